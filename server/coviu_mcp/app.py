@@ -1,0 +1,57 @@
+"""The app factory: settings in, a Starlette app out, with a lifespan that owns the clients."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from coviu_catalog import Catalog, load_catalog, select
+
+from .calls import ToolCaller
+from .config import ServerSettings
+from .endpoints import FilesEndpoint, McpEndpoint, healthz, metrics_endpoint, readyz
+from .guard import Guard
+from .metrics import ProxyMetrics
+from .protocol import build_server, build_session_manager
+from .tools import build_tools
+from .upstream import CoviuClient
+
+
+def create_app(
+    settings: ServerSettings,
+    *,
+    catalog: Catalog | None = None,
+    upstream_transport: httpx.AsyncBaseTransport | None = None,
+) -> Starlette:
+    """Build the proxy. Raises CatalogError when the filters select nothing or name unknown values."""
+    catalog = catalog or load_catalog()
+    tools = build_tools(select(catalog.records, settings.methods or None, settings.tags or None))
+    metrics = ProxyMetrics()
+    guard = Guard(settings, metrics)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        upstream = CoviuClient(settings, upstream_transport)
+        caller = ToolCaller(
+            tools, upstream, metrics, str(settings.public_url) if settings.public_url else None, settings.embed_max_bytes
+        )
+        manager = build_session_manager(build_server(tools, caller), settings.max_body_bytes)
+        try:
+            async with manager.run():
+                yield {"upstream": upstream, "mcp_manager": manager, "tools": tools, "metrics": metrics}
+        finally:
+            await upstream.aclose()
+
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
+        Route("/mcp/{token}", McpEndpoint(guard)),
+        Route("/mcp/{token}/files/{tool}", FilesEndpoint(guard, tools, metrics)),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)

@@ -1,0 +1,127 @@
+"""The proxy's configuration contract: environment variables, validated once at start-up.
+
+The operator renders exactly these variables into each proxy Deployment, so this module is
+the one thing it imports from the proxy. Secrets never arrive in clear except the Coviu
+client credentials: the URL token and the API tokens come as SHA-256 hex digests.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BeforeValidator, Field, HttpUrl, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_API_BASE_URL = "https://api.coviu.com/v1"
+_SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+
+
+class ConfigError(Exception):
+    """A configuration value is missing or malformed; the message names the variable."""
+
+
+def _comma_list(value: Any) -> Any:
+    if isinstance(value, str):
+        return tuple(item.strip() for item in value.split(",") if item.strip())
+    return value
+
+
+def _sha256_hex(value: str) -> str:
+    value = value.strip().lower()
+    if not _SHA256_HEX.match(value):
+        raise ValueError("must be a SHA-256 digest: 64 hexadecimal characters")
+    return value
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("must carry a time zone (RFC 3339), e.g. 2026-12-31T23:59:59Z")
+    return value
+
+
+CommaList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_comma_list)]
+Sha256Hex = Annotated[str, AfterValidator(_sha256_hex)]
+
+
+class ServerSettings(BaseSettings):
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    api_base_url: HttpUrl = Field(
+        DEFAULT_API_BASE_URL, alias="COVIU_API_BASE_URL", description="Coviu API base URL, ending in /v1."
+    )
+    client_id: str = Field(alias="COVIU_CLIENT_ID", min_length=1, description="Coviu OAuth client id.")
+    client_secret: SecretStr = Field(alias="COVIU_CLIENT_SECRET", min_length=1, description="Coviu OAuth client secret.")
+    refresh_token: SecretStr | None = Field(
+        None, alias="COVIU_REFRESH_TOKEN", description="Optional Coviu refresh token, used instead of client credentials."
+    )
+    token_sha256: Sha256Hex = Field(
+        alias="MCP_TOKEN_SHA256", description="SHA-256 (hex) of the secret token in the MCP URL /mcp/<token>."
+    )
+    methods: CommaList = Field(
+        (), alias="MCP_METHODS", description="Comma list of read, write, custom, method names or tool names; empty: all."
+    )
+    tags: CommaList = Field((), alias="MCP_TAGS", description="Comma list of catalog tags; empty: all.")
+    require_api_token: bool = Field(
+        False, alias="MCP_REQUIRE_API_TOKEN", description="Also require Authorization: Bearer <api token> (true/false)."
+    )
+    api_token_sha256s: Annotated[tuple[Sha256Hex, ...], NoDecode, BeforeValidator(_comma_list)] = Field(
+        (), alias="MCP_API_TOKEN_SHA256S", description="Comma list of SHA-256 (hex) of accepted API tokens."
+    )
+    expires_at: Annotated[datetime, AfterValidator(_aware)] | None = Field(
+        None, alias="MCP_EXPIRES_AT", description="RFC 3339 instant from which every request is refused."
+    )
+    public_url: HttpUrl | None = Field(
+        None, alias="MCP_PUBLIC_URL", description="External base URL of this server, for download links."
+    )
+    allowed_hosts: CommaList = Field(
+        (), alias="MCP_ALLOWED_HOSTS",
+        description="Extra Host header values accepted (host or host:port; '*' accepts any). Loopback and the public URL's host are always accepted.",
+    )
+    allowed_origins: CommaList = Field(
+        (), alias="MCP_ALLOWED_ORIGINS",
+        description="Extra browser Origins accepted. Requests without Origin are always accepted.",
+    )
+    upstream_timeout: float = Field(30.0, gt=0, alias="MCP_UPSTREAM_TIMEOUT", description="Seconds to wait for Coviu.")
+    max_body_bytes: int = Field(
+        1_048_576, gt=0, alias="MCP_MAX_BODY_BYTES", description="Largest accepted MCP request body, in bytes."
+    )
+    embed_max_bytes: int = Field(
+        0, ge=0, alias="MCP_EMBED_MAX_BYTES",
+        description="Binary files up to this size are also embedded in the tool result (0: links only).",
+    )
+    host: str = Field("0.0.0.0", alias="HOST", description="Address to listen on.")
+    port: int = Field(8080, ge=1, le=65535, alias="PORT", description="Port to listen on.")
+    log_level: str = Field("info", alias="LOG_LEVEL", description="debug, info, warning or error.")
+
+    @model_validator(mode="after")
+    def _api_tokens_given(self) -> ServerSettings:
+        if self.require_api_token and not self.api_token_sha256s:
+            raise ValueError("MCP_REQUIRE_API_TOKEN is true but MCP_API_TOKEN_SHA256S is empty")
+        return self
+
+    @property
+    def public_host(self) -> str | None:
+        return urlsplit(str(self.public_url)).netloc if self.public_url else None
+
+
+def load_settings(**overrides: Any) -> ServerSettings:
+    """Read the environment (plus overrides, by variable name) or raise ConfigError naming the culprit."""
+    try:
+        return ServerSettings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid configuration: {problems}") from None
+
+
+def describe_environment() -> str:
+    """The variables and their meaning, for --help."""
+    lines = []
+    for field in ServerSettings.model_fields.values():
+        default = "" if field.is_required() else f" (default: {field.default!r})" if field.default not in ((), None) else ""
+        lines.append(f"  {field.alias:<24} {field.description}{default}")
+    return "\n".join(lines)

@@ -1,0 +1,121 @@
+"""Who may use this server, and until when: Host, Origin, URL token, expiry and API tokens.
+
+Every check runs before any MCP or Coviu code sees the request. The URL token is known only
+as a SHA-256 digest and compared in constant time; a wrong token gets the same 404 as an
+unknown path, so probing cannot tell that a server exists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from starlette.datastructures import Headers
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.types import Scope
+
+from .config import ServerSettings
+from .metrics import ProxyMetrics
+
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+@dataclass(frozen=True)
+class Refusal:
+    reason: str
+    response: Response
+
+
+class Guard:
+    def __init__(self, settings: ServerSettings, metrics: ProxyMetrics, clock: Callable[[], float] = time.time) -> None:
+        self._token_sha256 = settings.token_sha256
+        self._api_token_sha256s = settings.api_token_sha256s if settings.require_api_token else None
+        self._expires_at = settings.expires_at.timestamp() if settings.expires_at else None
+        self._expires_text = settings.expires_at.isoformat() if settings.expires_at else ""
+        self._any_host = "*" in settings.allowed_hosts
+        self._hosts = {h.lower() for h in (*_LOOPBACK_HOSTS, *settings.allowed_hosts)} | (
+            {settings.public_host.lower()} if settings.public_host else set()
+        )
+        self._origins = {o.lower().rstrip("/") for o in settings.allowed_origins} | (
+            {f"{settings.public_url.scheme}://{settings.public_host}".lower()} if settings.public_url else set()
+        )
+        self._metrics = metrics
+        self._clock = clock
+
+    def check(self, scope: Scope) -> Refusal | None:
+        headers = Headers(scope=scope)
+        if not self._host_allowed(headers.get("host", "")):
+            return self._refuse("host", PlainTextResponse("Invalid Host header", 421))
+        origin = headers.get("origin")
+        if origin is not None and not self._origin_allowed(origin):
+            return self._refuse("origin", PlainTextResponse("Origin not allowed", 403))
+        if not self._token_matches(scope["path_params"].get("token", "")):
+            return self._refuse("token", PlainTextResponse("Not Found", 404))
+        if self._expires_at is not None and self._clock() >= self._expires_at:
+            return self._refuse("expired", self._expired())
+        if self._api_token_sha256s is not None and not self._api_token_valid(headers):
+            return self._refuse(
+                "api_token",
+                PlainTextResponse(
+                    "This MCP server requires Authorization: Bearer <API token>",
+                    401,
+                    headers={"WWW-Authenticate": 'Bearer realm="coviu-mcp", error="invalid_token"'},
+                ),
+            )
+        return None
+
+    def _refuse(self, reason: str, response: Response) -> Refusal:
+        self._metrics.auth_failures.labels(reason).inc()
+        return Refusal(reason, response)
+
+    def _expired(self) -> Response:
+        message = f"This MCP server expired at {self._expires_text}; ask its owner for a new one."
+        return JSONResponse(
+            {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": message}}, status_code=410
+        )
+
+    def _token_matches(self, token: str) -> bool:
+        digest = hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
+        return hmac.compare_digest(digest, self._token_sha256)
+
+    def _api_token_valid(self, headers: Headers) -> bool:
+        values = headers.getlist("authorization")
+        if len(values) != 1:
+            return False
+        scheme, _, credential = values[0].partition(" ")
+        if scheme.lower() != "bearer" or not credential.strip():
+            return False
+        digest = hashlib.sha256(credential.strip().encode()).hexdigest()
+        matched = False
+        for accepted in self._api_token_sha256s or ():
+            matched |= hmac.compare_digest(digest, accepted)
+        return matched
+
+    def _host_allowed(self, host: str) -> bool:
+        if self._any_host:
+            return True
+        host = host.lower()
+        if host in self._hosts:
+            return True
+        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        return name in self._hosts
+
+    def _origin_allowed(self, origin: str) -> bool:
+        origin = origin.lower().rstrip("/")
+        if origin in self._origins:
+            return True
+        parts = urlsplit(origin)
+        return parts.scheme in ("http", "https") and (parts.hostname or "") in ("127.0.0.1", "localhost", "::1")
+
+
+def json_rpc_error(status: int, code: int, message: str) -> Response:
+    return Response(
+        json.dumps({"jsonrpc": "2.0", "id": None, "error": {"code": code, "message": message}}),
+        status_code=status,
+        media_type="application/json",
+    )

@@ -1,0 +1,76 @@
+"""The MCP protocol layer: the official SDK's low-level server, serving both eras statelessly.
+
+The SDK does the JSON-RPC, era routing and protocol validation; this module only supplies the
+tool list and the call handler, and turns off what costs time per call and is unused here
+(the OpenTelemetry middleware; a tools/list run per modern tools/call to find one schema).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from importlib import metadata
+from typing import Any
+
+import mcp_types as types
+from mcp.server import CacheHint, Server, ServerRequestContext
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.shared.exceptions import MCPError
+
+from .calls import ToolCaller
+from .results import error
+from .tools import ToolSpec
+
+log = logging.getLogger("coviu_mcp.calls")
+
+INSTRUCTIONS = (
+    "Tools for one clinic's Coviu telehealth account: sessions, participants, waiting-area "
+    "queues, collections and recordings. Read each tool's constraints before calling it. "
+    "List tools return next_page or next_offset; pass it back to get the following page. "
+    "Recordings and files come back as download links, not inline bytes."
+)
+
+
+def build_server(tools: Mapping[str, ToolSpec], caller: ToolCaller) -> Server[Any]:
+    listing = types.ListToolsResult(tools=[spec.tool for spec in tools.values()])
+    schemas = {name: spec.input_schema for name, spec in tools.items()}
+
+    async def on_list_tools(
+        ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListToolsResult:
+        return listing
+
+    async def on_call_tool(ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> types.CallToolResult:
+        try:
+            return await caller(ctx.request, params.name, params.arguments)
+        except MCPError:
+            raise
+        except Exception:  # noqa: BLE001 - the last line of defence: never leak exception text
+            log.exception("tool call crashed", extra={"tool": params.name})
+            return error(f"{params.name} failed inside the MCP server; the failure was logged.")
+
+    server: Server[Any] = Server(
+        "coviu-mcp",
+        version=_version(),
+        instructions=INSTRUCTIONS,
+        cache_hints={"tools/list": CacheHint(ttl_ms=300_000, scope="private")},
+        on_list_tools=on_list_tools,
+        on_call_tool=on_call_tool,
+        get_tool_input_schema=schemas.get,
+    )
+    server.middleware.clear()
+    return server
+
+
+def build_session_manager(server: Server[Any], max_body_bytes: int) -> StreamableHTTPSessionManager:
+    # Host and Origin are checked by our guard before the SDK runs, hence no security settings.
+    return StreamableHTTPSessionManager(
+        app=server, stateless=True, json_response=True, security_settings=None, max_request_body_size=max_body_bytes
+    )
+
+
+def _version() -> str:
+    try:
+        return metadata.version("coviu-mcp-operator")
+    except metadata.PackageNotFoundError:
+        return "0.0.0"
