@@ -107,8 +107,7 @@ async def run(server_url: str, sandbox_url: str) -> None:
 def main() -> int:
     sandbox_port, server_port = free_port(), free_port()
     token, digest = mint_token()
-    sandbox_args = [console_script("coviu-sandbox"), "--host", "127.0.0.1", "--port", str(sandbox_port),
-                    "--large-recording-bytes", "0"]
+    sandbox_args = [console_script("coviu-sandbox"), "--host", "127.0.0.1", "--port", str(sandbox_port)]
     with running(sandbox_args, sandbox_port, "/_sandbox/seed") as sandbox:
         env = {
             "COVIU_API_BASE_URL": f"{sandbox.base_url}/v1", "COVIU_CLIENT_ID": CLIENT_ID, "COVIU_CLIENT_SECRET": CLIENT_SECRET,

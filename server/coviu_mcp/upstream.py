@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
@@ -27,7 +28,19 @@ _REFRESH_MARGIN_SECONDS = 60.0
 
 
 def make_transport() -> httpx.AsyncBaseTransport:
-    return AiohttpTransport(limits=httpx.Limits(max_connections=100, max_keepalive_connections=100))
+    return _AiohttpTransport(limits=httpx.Limits(max_connections=100, max_keepalive_connections=100))
+
+
+class _AiohttpTransport(AiohttpTransport):
+    """httpx-aiohttp reports a connection Coviu closed as a connect *timeout*; report what happened."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return await super().handle_async_request(request)
+        except httpx.ConnectTimeout as exc:
+            if isinstance(exc.__cause__, (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError)):
+                raise httpx.RemoteProtocolError("Coviu closed the connection without answering") from exc
+            raise
 
 
 @dataclass
@@ -142,4 +155,4 @@ class CoviuClient:
         except httpx.TimeoutException as exc:
             raise UpstreamUnavailableError("Coviu did not answer in time") from exc
         except httpx.TransportError as exc:
-            raise UpstreamUnavailableError(f"Coviu connection failed: {type(exc).__name__}") from exc
+            raise UpstreamUnavailableError(f"Coviu connection failed: {exc}") from exc

@@ -1,0 +1,45 @@
+"""A real `coviu-mcp-server` process on a free loopback port, configured like the operator does."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from coviu_mcp.launch import Running, console_script, free_port, mint_token, running
+
+
+@dataclass(frozen=True)
+class ProxyProcess:
+    child: Running
+    token: str
+
+    @property
+    def base_url(self) -> str:
+        return self.child.base_url
+
+    @property
+    def url(self) -> str:
+        return f"{self.child.base_url}/mcp/{self.token}"
+
+    def output(self) -> str:
+        return self.child.output()
+
+
+@contextlib.contextmanager
+def proxy_process(sandbox: Any, **env: str) -> Iterator[ProxyProcess]:
+    """Serve the sandbox behind a freshly minted URL token; `env` overrides any variable."""
+    port = free_port()
+    token, digest = mint_token()
+    settings = {
+        "COVIU_API_BASE_URL": sandbox.base_url,
+        "COVIU_CLIENT_ID": sandbox.client_id,
+        "COVIU_CLIENT_SECRET": sandbox.client_secret,
+        "MCP_TOKEN_SHA256": digest,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        **env,
+    }
+    with running([console_script("coviu-mcp-server")], port, "/healthz", settings) as child:
+        yield ProxyProcess(child, token)
