@@ -18,8 +18,10 @@ help:
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -c constraints.txt -e '.[test]'
+	@echo "Installing Python packages into $(VENV) (log: $(VENV)/install.log)"
+	@$(PY) -m pip install --upgrade pip -c constraints.txt > $(VENV)/install.log 2>&1 \
+	  && $(PY) -m pip install -c constraints.txt -e '.[test]' >> $(VENV)/install.log 2>&1 \
+	  || { tail -30 $(VENV)/install.log; exit 1; }
 	touch $@
 
 venv: $(VENV)/.installed

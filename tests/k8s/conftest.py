@@ -1,0 +1,83 @@
+"""Fixtures for the tests that run against a real control plane (see tests/cluster).
+
+Every test collected under tests/k8s gets the ``cluster`` marker. The control plane is
+started once per session; each test gets a namespace of its own. A missing binary is an
+error, never a skip, and the session summary says how many tests ran on the real plane.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from kubernetes_asyncio import client, config
+
+from tests.cluster import ControlPlane
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+# Installed before the controllers start, so garbage collection knows their kinds at once.
+CRDS = sorted((ROOT / "crds").glob("*.yaml")) + sorted((HERE / "crds").glob("*.yaml"))
+_ours: set[str] = set()  # node ids of the tests collected under this directory
+_outcomes: dict[str, int] = {"passed": 0, "failed": 0, "skipped": 0}
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselection reads the markers
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.is_relative_to(HERE):
+            item.add_marker(pytest.mark.cluster)
+            _ours.add(item.nodeid)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.nodeid not in _ours:
+        return
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        _outcomes[report.outcome] += 1
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    ran = _outcomes["passed"] + _outcomes["failed"]
+    terminalreporter.write_sep(
+        "-",
+        f"real control plane: {ran} tests ran ({_outcomes['passed']} passed, "
+        f"{_outcomes['failed']} failed or errored, {_outcomes['skipped']} skipped)",
+    )
+
+
+@pytest.fixture(scope="session")
+def control_plane() -> Iterator[ControlPlane]:
+    """The running control plane, with the project's CRDs (crds/*.yaml) and the smoke
+    tests' CRDs installed; set CONTROL_PLANE_KEEP=1 to keep its logs and data.
+
+    KUBECONFIG is deliberately not exported: tests pass ``control_plane.kubeconfig`` on, so
+    that no other test in the session can reach this cluster by accident.
+    """
+    keep = os.environ.get("CONTROL_PLANE_KEEP", "") not in ("", "0")
+    with ControlPlane(crds=CRDS, keep_workdir=keep) as plane:
+        yield plane
+
+
+@pytest.fixture
+def namespace(control_plane: ControlPlane) -> Iterator[str]:
+    """A fresh namespace name per test, deleted (in the background) afterwards."""
+    name = f"t-{uuid.uuid4().hex[:10]}"
+    control_plane.api("POST", "/api/v1/namespaces",
+                      {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    yield name
+    control_plane.api("DELETE", f"/api/v1/namespaces/{name}")
+
+
+@pytest.fixture
+async def api_client(control_plane: ControlPlane) -> AsyncIterator[client.ApiClient]:
+    """A kubernetes_asyncio client logged in as the admin user of the control plane."""
+    configuration = client.Configuration()
+    await config.load_kube_config(
+        config_file=str(control_plane.kubeconfig), client_configuration=configuration
+    )
+    async with client.ApiClient(configuration) as api:
+        yield api
