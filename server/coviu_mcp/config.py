@@ -92,6 +92,13 @@ class ServerSettings(BaseSettings):
         0, ge=0, alias="MCP_EMBED_MAX_BYTES",
         description="Binary files up to this size are also embedded in the tool result (0: links only).",
     )
+    auth_failure_limit: int = Field(
+        20, ge=0, alias="MCP_AUTH_FAILURE_LIMIT",
+        description="Failed token attempts per client address before it is refused for a while (0: no limit).",
+    )
+    auth_failure_window: float = Field(
+        60.0, gt=0, alias="MCP_AUTH_FAILURE_WINDOW", description="Seconds over which failed attempts are counted."
+    )
     host: str = Field("0.0.0.0", alias="HOST", description="Address to listen on.")
     port: int = Field(8080, ge=1, le=65535, alias="PORT", description="Port to listen on.")
     log_level: str = Field("info", alias="LOG_LEVEL", description="debug, info, warning or error.")

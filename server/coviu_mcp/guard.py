@@ -2,14 +2,15 @@
 
 Every check runs before any MCP or Coviu code sees the request. The URL token is known only
 as a SHA-256 digest and compared in constant time; a wrong token gets the same 404 as an
-unknown path, so probing cannot tell that a server exists.
+unknown path, so probing cannot tell that a server exists. Clients that keep failing are
+throttled before any token is even compared.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from starlette.types import Scope
 
 from .config import ServerSettings
 from .metrics import ProxyMetrics
+from .throttle import FailureThrottle
 
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
@@ -46,6 +48,7 @@ class Guard:
         )
         self._metrics = metrics
         self._clock = clock
+        self._throttle = FailureThrottle(settings.auth_failure_limit, settings.auth_failure_window, clock)
 
     def check(self, scope: Scope) -> Refusal | None:
         headers = Headers(scope=scope)
@@ -54,11 +57,22 @@ class Guard:
         origin = headers.get("origin")
         if origin is not None and not self._origin_allowed(origin):
             return self._refuse("origin", PlainTextResponse("Origin not allowed", 403))
+        client = scope["client"][0] if scope.get("client") else "unknown"
+        wait = self._throttle.retry_after(client)
+        if wait is not None:
+            return self._refuse(
+                "throttled",
+                PlainTextResponse(
+                    "Too many failed attempts", 429, headers={"Retry-After": str(max(1, math.ceil(wait)))}
+                ),
+            )
         if not self._token_matches(scope["path_params"].get("token", "")):
+            self._throttle.record_failure(client)
             return self._refuse("token", PlainTextResponse("Not Found", 404))
         if self._expires_at is not None and self._clock() >= self._expires_at:
             return self._refuse("expired", self._expired())
         if self._api_token_sha256s is not None and not self._api_token_valid(headers):
+            self._throttle.record_failure(client)
             return self._refuse(
                 "api_token",
                 PlainTextResponse(
@@ -112,10 +126,3 @@ class Guard:
         parts = urlsplit(origin)
         return parts.scheme in ("http", "https") and (parts.hostname or "") in ("127.0.0.1", "localhost", "::1")
 
-
-def json_rpc_error(status: int, code: int, message: str) -> Response:
-    return Response(
-        json.dumps({"jsonrpc": "2.0", "id": None, "error": {"code": code, "message": message}}),
-        status_code=status,
-        media_type="application/json",
-    )

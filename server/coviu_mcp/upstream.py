@@ -32,13 +32,18 @@ def make_transport() -> httpx.AsyncBaseTransport:
 
 
 class _AiohttpTransport(AiohttpTransport):
-    """httpx-aiohttp reports a connection Coviu closed as a connect *timeout*; report what happened."""
+    """httpx-aiohttp maps most aiohttp connection failures to a connect *timeout*; say what happened."""
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         try:
             return await super().handle_async_request(request)
-        except httpx.ConnectTimeout as exc:
-            if isinstance(exc.__cause__, (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError)):
+        except httpx.TransportError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, aiohttp.ClientSSLError):
+                raise httpx.ConnectError(f"TLS failure (certificate or handshake): {cause}") from exc
+            if isinstance(cause, aiohttp.ClientConnectorError):
+                raise httpx.ConnectError(f"cannot connect: {cause.os_error or cause}") from exc
+            if isinstance(cause, aiohttp.ServerDisconnectedError):
                 raise httpx.RemoteProtocolError("Coviu closed the connection without answering") from exc
             raise
 
@@ -92,7 +97,7 @@ class TokenSource:
         try:
             response = await self._http.post("auth/token", data=form, auth=self._auth)
         except httpx.TransportError as exc:
-            raise UpstreamUnavailableError(f"Coviu token endpoint unreachable: {type(exc).__name__}") from exc
+            raise UpstreamUnavailableError(f"Coviu token endpoint unreachable: {exc}") from exc
         if response.status_code in (400, 401, 403):
             raise UpstreamAuthError(
                 f"Coviu refused the OAuth credentials (HTTP {response.status_code}); check the credentials Secret"

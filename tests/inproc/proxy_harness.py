@@ -28,11 +28,24 @@ PROXY = "http://127.0.0.1:8080"
 SANDBOX = "http://sandbox.test"
 
 
+class RecordingTransport(httpx.AsyncBaseTransport):
+    """Keeps the method and raw path of every request the proxy sends to Coviu."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.sent: list[tuple[str, str]] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append((request.method, request.url.raw_path.decode("ascii")))
+        return await self.inner.handle_async_request(request)
+
+
 @dataclass
 class Stack:
     http: httpx2.AsyncClient  # to the proxy
     sandbox: httpx.AsyncClient  # to the sandbox, for seed ids, stats and switches
     seed: dict[str, Any]
+    upstream: RecordingTransport
     url: str = f"{PROXY}/mcp/{TOKEN}"
 
     @contextlib.asynccontextmanager
@@ -47,7 +60,8 @@ class Stack:
 
 @contextlib.asynccontextmanager
 async def stack(sandbox: SandboxSettings | None = None, **env: str) -> AsyncIterator[Stack]:
-    upstream = httpx.ASGITransport(app=create_sandbox(sandbox or SandboxSettings()))
+    sandbox_transport = httpx.ASGITransport(app=create_sandbox(sandbox or SandboxSettings()))
+    upstream = RecordingTransport(sandbox_transport)
     settings = load_settings(
         **{
             "COVIU_API_BASE_URL": f"{SANDBOX}/v1",
@@ -60,11 +74,11 @@ async def stack(sandbox: SandboxSettings | None = None, **env: str) -> AsyncIter
     proxy_app = create_app(settings, upstream_transport=upstream)
     async with (
         LifespanManager(proxy_app) as proxy_lifespan,
-        httpx.AsyncClient(transport=upstream, base_url=SANDBOX) as sandbox_http,
+        httpx.AsyncClient(transport=sandbox_transport, base_url=SANDBOX) as sandbox_http,
         httpx2.AsyncClient(transport=httpx2.ASGITransport(app=proxy_lifespan.app), base_url=PROXY) as http,
     ):
         seed = (await sandbox_http.get("/_sandbox/seed")).json()
-        yield Stack(http, sandbox_http, seed)
+        yield Stack(http, sandbox_http, seed, upstream)
 
 
 def call_body(name: str, arguments: dict[str, Any], request_id: int = 1) -> dict[str, Any]:
