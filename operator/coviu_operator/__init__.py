@@ -1,0 +1,1 @@
+"""The CoviuMCPServer operator: one scoped, expiring Coviu MCP server per custom resource."""

@@ -1,0 +1,239 @@
+"""The objects a server is made of, as plain manifests: pure functions, no I/O, no clock.
+
+Each result is a complete server-side-apply configuration: the operator owns every field
+it sets and drops every field it stops setting. Secret values reach the proxy only through
+secretKeyRef; the proxy's configuration contract is coviu_mcp.config.ServerSettings.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from .expiry import rfc3339
+from .models import Server
+from .names import (
+    CONFIG_HASH_ANNOTATION,
+    CONTAINER_PORT,
+    ROTATION_ANNOTATION,
+    SERVICE_PORT,
+    child_labels,
+    selector_labels,
+    token_secret_name,
+    workload_name,
+)
+from .secrets import TOKEN_KEY, sha256_hex
+from .settings import OperatorSettings
+
+URL_KEY = "url"
+TOKEN_SHA256_KEY = "token_sha256"
+API_TOKEN_SHA256S_KEY = "api_token_sha256s"
+CONTAINER_NAME = "mcp-server"
+PROXY_COMMAND = "coviu-mcp-server"
+RUN_AS = 65532  # the conventional "nonroot" user of distroless images
+
+
+def _metadata(server: Server, name: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "namespace": server.namespace,
+        "labels": child_labels(server.name),
+        "ownerReferences": [server.owner_reference()],
+        **extra,
+    }
+
+
+def service_host(server: Server, settings: OperatorSettings) -> str:
+    return f"{workload_name(server.name)}.{server.namespace}.svc.{settings.cluster_domain}"
+
+
+def base_url(server: Server, settings: OperatorSettings) -> str:
+    """Where the server is reached: spec.publicURL, else its in-cluster Service."""
+    if server.spec.public_url:
+        return server.spec.public_url.rstrip("/")
+    return f"http://{service_host(server, settings)}"
+
+
+def status_url(server: Server, settings: OperatorSettings) -> str:
+    """The MCP URL without its secret part (what status.url shows)."""
+    return f"{base_url(server, settings)}/mcp/"
+
+
+def allowed_hosts(server: Server, settings: OperatorSettings) -> list[str]:
+    """Host header values the proxy accepts for in-cluster callers: every Service DNS form."""
+    svc = workload_name(server.name)
+    names = [svc, f"{svc}.{server.namespace}", f"{svc}.{server.namespace}.svc", service_host(server, settings)]
+    return [host for name in names for host in (name, f"{name}:{SERVICE_PORT}")]
+
+
+def _b64(value: str) -> str:
+    return base64.b64encode(value.encode()).decode()
+
+
+def token_secret(
+    server: Server,
+    settings: OperatorSettings,
+    token: str,
+    rotation: str | None,
+    api_token_digests: tuple[str, ...],
+) -> dict[str, Any]:
+    """The Secret users read the MCP URL from; the proxy reads only the digests in it."""
+    data = {
+        TOKEN_KEY: token,
+        URL_KEY: status_url(server, settings) + token,
+        TOKEN_SHA256_KEY: sha256_hex(token),
+    }
+    if server.spec.require_api_token_auth:
+        data[API_TOKEN_SHA256S_KEY] = ",".join(api_token_digests)
+    extra = {"annotations": {ROTATION_ANNOTATION: rotation}} if rotation is not None else {}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": _metadata(server, token_secret_name(server.name), **extra),
+        "type": "Opaque",
+        "data": {key: _b64(value) for key, value in data.items()},
+    }
+
+
+def service_account(server: Server) -> dict[str, Any]:
+    """An identity of its own with no API token: the proxy never calls Kubernetes."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": _metadata(server, workload_name(server.name)),
+        "automountServiceAccountToken": False,
+    }
+
+
+def service(server: Server) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": _metadata(server, workload_name(server.name)),
+        "spec": {
+            "type": "ClusterIP",
+            "selector": selector_labels(server.name),
+            "ports": [{"name": "http", "port": SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}],
+        },
+    }
+
+
+def _secret_env(name: str, secret: str, key: str, optional: bool = False) -> dict[str, Any]:
+    ref: dict[str, Any] = {"name": secret, "key": key}
+    if optional:
+        ref["optional"] = True
+    return {"name": name, "valueFrom": {"secretKeyRef": ref}}
+
+
+def proxy_env(server: Server, settings: OperatorSettings) -> list[dict[str, Any]]:
+    """The proxy's environment, per coviu_mcp.config.ServerSettings."""
+    spec, creds, own = server.spec, server.spec.credentials_secret_ref, token_secret_name(server.name)
+    env: list[dict[str, Any]] = [
+        {"name": "COVIU_API_BASE_URL", "value": spec.api_base_url},
+        _secret_env("COVIU_CLIENT_ID", creds.name, creds.client_id_key),
+        _secret_env("COVIU_CLIENT_SECRET", creds.name, creds.client_secret_key),
+        _secret_env("COVIU_REFRESH_TOKEN", creds.name, creds.refresh_token_key, optional=True),
+        _secret_env("MCP_TOKEN_SHA256", own, TOKEN_SHA256_KEY),
+        {"name": "MCP_REQUIRE_API_TOKEN", "value": "true" if spec.require_api_token_auth else "false"},
+        {"name": "MCP_ALLOWED_HOSTS", "value": ",".join(allowed_hosts(server, settings))},
+        {"name": "PORT", "value": str(CONTAINER_PORT)},
+    ]
+    if spec.require_api_token_auth:
+        env.append(_secret_env("MCP_API_TOKEN_SHA256S", own, API_TOKEN_SHA256S_KEY))
+    if spec.methods:
+        env.append({"name": "MCP_METHODS", "value": ",".join(spec.methods)})
+    if spec.tags:
+        env.append({"name": "MCP_TAGS", "value": ",".join(spec.tags)})
+    if spec.expires_at is not None:
+        # The proxy refuses requests from this instant on by itself, even if the operator is down.
+        env.append({"name": "MCP_EXPIRES_AT", "value": rfc3339(spec.expires_at)})
+    if spec.public_url:
+        env.append({"name": "MCP_PUBLIC_URL", "value": spec.public_url})
+    return env
+
+
+def _probe(path: str, period: int, failures: int) -> dict[str, Any]:
+    return {
+        "httpGet": {"path": path, "port": "http"},
+        "periodSeconds": period,
+        "timeoutSeconds": 2,
+        "failureThreshold": failures,
+    }
+
+
+def _resources(server: Server, settings: OperatorSettings) -> dict[str, Any]:
+    chosen = server.spec.resources or settings.resources
+    return chosen.model_dump(exclude_none=True)
+
+
+def _pod_overrides(server: Server) -> tuple[dict[str, str], dict[str, str], dict[str, Any]]:
+    """Labels, annotations and Pod spec fields taken from spec.podTemplate."""
+    template = server.spec.pod_template
+    if template is None:
+        return {}, {}, {}
+    fields: dict[str, Any] = {}
+    if template.node_selector:
+        fields["nodeSelector"] = dict(template.node_selector)
+    if template.tolerations:
+        fields["tolerations"] = [t.model_dump(by_alias=True, exclude_none=True) for t in template.tolerations]
+    if template.priority_class_name:
+        fields["priorityClassName"] = template.priority_class_name
+    if template.image_pull_secrets:
+        fields["imagePullSecrets"] = [{"name": ref.name} for ref in template.image_pull_secrets]
+    return dict(template.labels or {}), dict(template.annotations or {}), fields
+
+
+def deployment(server: Server, settings: OperatorSettings, config_hash: str) -> dict[str, Any]:
+    """The proxy Deployment; `config_hash` on the pod template rolls it when a Secret changes."""
+    extra_labels, extra_annotations, pod_fields = _pod_overrides(server)
+    container = {
+        "name": CONTAINER_NAME,
+        "image": server.spec.image or settings.image,
+        "imagePullPolicy": settings.image_pull_policy,
+        "command": [PROXY_COMMAND],
+        "ports": [{"name": "http", "containerPort": CONTAINER_PORT, "protocol": "TCP"}],
+        "env": proxy_env(server, settings),
+        "resources": _resources(server, settings),
+        "readinessProbe": _probe("/readyz", period=5, failures=3),
+        "livenessProbe": _probe("/healthz", period=10, failures=3),
+        "securityContext": {
+            "runAsNonRoot": True,
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+    }
+    pod_spec = {
+        "serviceAccountName": workload_name(server.name),
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": RUN_AS,
+            "runAsGroup": RUN_AS,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "containers": [container],
+        "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
+        **pod_fields,
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": _metadata(server, workload_name(server.name)),
+        "spec": {
+            "replicas": server.spec.replicas,
+            "revisionHistoryLimit": 3,
+            "selector": {"matchLabels": selector_labels(server.name)},
+            # A new token or Secret must never leave the server without a ready Pod.
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+            "template": {
+                "metadata": {
+                    "labels": {**extra_labels, **child_labels(server.name)},
+                    "annotations": {**extra_annotations, CONFIG_HASH_ANNOTATION: config_hash},
+                },
+                "spec": pod_spec,
+            },
+        },
+    }

@@ -1,0 +1,165 @@
+"""The loop that keeps one CoviuMCPServer reconciled, run as that object's kopf daemon.
+
+One loop per object serialises everything that can happen to it: spec and annotation
+changes, events of its Secrets and children (delivered as pokes), its expiry instants, and
+a periodic drift check. After each reconcile it sleeps until the earliest of: a poke, the
+next expiry instant (exactly, with no polling), the resync interval, or a retry backoff.
+Objects whose expiry passed while the operator was down are torn down by the first
+reconcile after start-up, since kopf starts a daemon for every existing object.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import hashlib
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import kopf
+
+from .errors import TransientKubeError
+from .expiry import seconds_until
+from .kube import Ref
+from .metrics import Metrics
+from .names import API_VERSION, KIND
+from .reconcile import Context, Outcome, reconcile
+from .status import status_patch
+
+Key = tuple[str, str]  # (namespace, name)
+MAX_BACKOFF = 30.0
+_RESULTS = {"ready": "ok", "progressing": "ok", "expired": "ok", "blocked": "blocked",
+            "invalid": "blocked", "rejected": "rejected"}
+
+
+class Wakeups:
+    """Per-server wake-up signals: watch handlers poke, the server's loop waits.
+
+    Pokes carry a fingerprint of what the watch saw, and only a changed fingerprint wakes the
+    loop: the operator's own status writes and no-op applies then cost nothing, so no
+    combination of watches can make a loop reconcile without end.
+    """
+
+    def __init__(self) -> None:
+        self._events: dict[Key, asyncio.Event] = {}
+        self._seen: dict[tuple[Key, str], str | None] = {}
+
+    def register(self, key: Key) -> asyncio.Event:
+        return self._events.setdefault(key, asyncio.Event())
+
+    def forget(self, key: Key) -> None:
+        self._events.pop(key, None)
+        for seen in [seen for seen in self._seen if seen[0] == key]:
+            del self._seen[seen]
+
+    def poke(self, key: Key, source: str, fingerprint: str | None) -> None:
+        """Wake `key`'s loop if `source` (an object it depends on) looks different than last time.
+
+        `fingerprint` is None for an object that is gone. Pokes for servers without a loop
+        are dropped: a loop reconciles when it starts anyway.
+        """
+        event = self._events.get(key)
+        if event is None or self._seen.get((key, source), ...) == fingerprint:
+            return
+        self._seen[(key, source)] = fingerprint
+        event.set()
+
+    async def wait(self, key: Key, timeout: float, stopped: kopf.DaemonStopped) -> None:
+        """Return on a poke, when kopf stops the loop, or after `timeout` seconds."""
+        waiters = [asyncio.ensure_future(self.register(key).wait()), asyncio.ensure_future(stopped.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+
+
+def fingerprint(body: Mapping[str, Any], event_type: str | None) -> str | None:
+    """What a watched object looks like, minus bookkeeping the API server changes on its own."""
+    if event_type == "DELETED":
+        return None
+    meta = body.get("metadata", {})
+    content = {key: value for key, value in body.items() if key != "metadata"}
+    kept = {key: meta.get(key) for key in ("generation", "labels", "annotations", "ownerReferences",
+                                            "deletionTimestamp")}
+    return hashlib.sha256(json.dumps([content, kept], sort_keys=True, default=str).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Everything shared by the loops of one operator process."""
+
+    context: Context
+    wakeups: Wakeups
+    metrics: Metrics
+
+
+async def run(body: kopf.Body, runtime: Runtime, stopped: kopf.DaemonStopped, logger: kopf.Logger) -> None:
+    """Reconcile `body` (kopf keeps it current) until kopf stops the daemon."""
+    key: Key = (body["metadata"]["namespace"], body["metadata"]["name"])
+    event = runtime.wakeups.register(key)
+    written: dict[str, Any] | None = None  # the status this loop last wrote
+    failures = 0
+    try:
+        while not stopped:
+            event.clear()
+            try:
+                outcome = await _reconcile_once(body, written, runtime, logger)
+            except TransientKubeError as exc:
+                failures += 1
+                delay = min(2.0 ** (failures - 1), MAX_BACKOFF)
+                logger.warning("reconcile failed, retrying in %.0fs: %s", delay, exc)
+                await runtime.wakeups.wait(key, delay, stopped)
+                continue
+            failures, written = 0, outcome.status
+            now = runtime.context.clock.now()
+            until_change = seconds_until(outcome.next_change, now)
+            timeout = runtime.context.settings.resync_interval
+            await runtime.wakeups.wait(key, timeout if until_change is None else min(timeout, until_change), stopped)
+    finally:
+        if stopped.reason is not None and stopped.reason & kopf.DaemonStoppingReason.RESOURCE_DELETED:
+            runtime.wakeups.forget(key)
+            runtime.metrics.forget(*key)
+
+
+async def _reconcile_once(
+    body: kopf.Body, written: dict[str, Any] | None, runtime: Runtime, logger: kopf.Logger
+) -> Outcome:
+    """One reconcile of a snapshot of `body`.
+
+    The status this loop wrote last stands in for the body's: a poke can arrive before the
+    watch event of that write, and a stale status would announce the same change twice.
+    The operator is the only writer of the status, so its own copy is never behind.
+    """
+    snapshot: dict[str, Any] = copy.deepcopy(dict(body))
+    if written is not None:
+        snapshot["status"] = written
+    context, metrics = runtime.context, runtime.metrics
+    started = time.perf_counter()
+    try:
+        outcome = await reconcile(snapshot, context)
+        patch = status_patch(dict(snapshot.get("status") or {}), outcome.status)
+        if patch is not None:
+            meta = snapshot["metadata"]
+            await context.kube.patch_status(Ref(API_VERSION, KIND, meta["namespace"], meta["name"]), patch)
+    except TransientKubeError:
+        metrics.reconciled("error", time.perf_counter() - started)
+        raise
+    metrics.reconciled(_RESULTS[outcome.state], time.perf_counter() - started)
+    _report(body, outcome, runtime, logger)
+    return outcome
+
+
+def _report(body: kopf.Body, outcome: Outcome, runtime: Runtime, logger: kopf.Logger) -> None:
+    meta, metrics = body["metadata"], runtime.metrics
+    metrics.observe(meta["namespace"], meta["name"], outcome.state, outcome.expires_at)
+    if outcome.teardown_delay is not None:
+        metrics.torn_down(outcome.teardown_delay)
+        logger.info("expired: removed %s, %.3fs after expiresAt",
+                    ", ".join(map(str, outcome.torn_down)), outcome.teardown_delay)
+    for notice in outcome.notices:
+        kopf.event(body, type=notice.type, reason=notice.reason, message=notice.message)
+        logger.info("%s: %s", notice.reason, notice.message)

@@ -1,0 +1,59 @@
+"""The operator's failure kinds, and how each maps onto kopf's retry model.
+
+    OperatorError
+    ├── InputError         a referenced Secret or a filter is missing or malformed. Reported in
+    │                      the conditions; nothing is retried on a timer, because the Secret and
+    │                      CoviuMCPServer watches wake the server the moment the input changes.
+    └── KubeError          a Kubernetes API request failed.
+        ├── TransientKubeError   timeouts, connection errors, 409, 429 and 5xx: the server's loop
+        │                        retries after 1, 2, 4 ... 30 s, or at once when a watch event
+        │                        shows the API server is back.
+        └── RejectedKubeError    any other 4xx (forbidden, invalid): reported as Ready=False with
+                                 reason ApplyFailed and retried at the resync interval, since only
+                                 a change of RBAC, admission policy or spec can fix it.
+
+The server's loop is a kopf daemon, so anything else is a bug left to kopf's retry model:
+kopf logs it, posts an Event and restarts the loop after the daemon's backoff. Messages
+never include secret values.
+"""
+
+from __future__ import annotations
+
+
+class OperatorError(Exception):
+    """Base of the errors the operator raises on purpose."""
+
+
+class InputError(OperatorError):
+    """An input the server depends on is unusable; `reason` becomes the condition reason."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+class KubeError(OperatorError):
+    """A Kubernetes API request failed; `status` is the HTTP status (0 when none arrived)."""
+
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class TransientKubeError(KubeError):
+    """Worth retrying soon: the API server is busy, restarting or the object just changed."""
+
+
+class RejectedKubeError(KubeError):
+    """The API server refused the request; retrying unchanged will not help."""
+
+
+TRANSIENT_STATUSES = frozenset({0, 408, 409, 429, 500, 502, 503, 504})
+
+
+def kube_error(message: str, status: int) -> KubeError:
+    """Classify a failed request by its HTTP status."""
+    if status in TRANSIENT_STATUSES:
+        return TransientKubeError(message, status)
+    return RejectedKubeError(message, status)

@@ -1,0 +1,68 @@
+"""Names the operator owns: the API identity, child object names, labels and annotations.
+
+Kept in one place because the CRD generator, the builders, the kopf wiring and the docs
+must agree on every one of them; a rename here is an API change.
+"""
+
+from __future__ import annotations
+
+GROUP = "mcp.coviu.dev"
+VERSION = "v1alpha1"
+API_VERSION = f"{GROUP}/{VERSION}"
+KIND = "CoviuMCPServer"
+PLURAL = "coviumcpservers"
+SINGULAR = "coviumcpserver"
+SHORT_NAMES = ("cmcp",)
+CATEGORIES = ("coviu", "mcp")
+CRD_NAME = f"{PLURAL}.{GROUP}"
+
+# Server-side apply field manager, and the value of app.kubernetes.io/managed-by.
+MANAGER = "coviu-mcp-operator"
+
+# Labels on every child object. SERVER_LABEL maps a child back to its CoviuMCPServer.
+SERVER_LABEL = f"{GROUP}/server"
+NAME_LABEL = "app.kubernetes.io/name"
+INSTANCE_LABEL = "app.kubernetes.io/instance"
+COMPONENT_LABEL = "app.kubernetes.io/component"
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+APP_NAME = "coviu-mcp-server"
+
+# Set by users on a CoviuMCPServer: any new value mints a new URL token.
+ROTATE_ANNOTATION = f"{GROUP}/rotate-token"
+# Set by the operator on the token Secret: the rotate-token value that Secret answers.
+ROTATION_ANNOTATION = f"{GROUP}/rotation"
+# On the pod template: digest of every Secret value the proxy reads, so a change rolls it.
+CONFIG_HASH_ANNOTATION = f"{GROUP}/config-hash"
+
+FINALIZER = f"{GROUP}/finalizer"
+
+# The proxy's container port and the Service port in front of it.
+CONTAINER_PORT = 8080
+SERVICE_PORT = 80
+# Longest CoviuMCPServer name: the Service "<name>-mcp" must stay a 63-character DNS label.
+MAX_NAME_LENGTH = 53
+
+
+def workload_name(server: str) -> str:
+    """Name of the Deployment, Service and ServiceAccount of a server."""
+    return f"{server}-mcp"
+
+
+def token_secret_name(server: str) -> str:
+    """Name of the Secret holding a server's URL token and full URL."""
+    return f"{server}-mcp-token"
+
+
+def selector_labels(server: str) -> dict[str, str]:
+    """Labels that select a server's pods; never change them, Deployment selectors are immutable."""
+    return {NAME_LABEL: APP_NAME, INSTANCE_LABEL: server}
+
+
+def child_labels(server: str) -> dict[str, str]:
+    """Labels on every object created for a server."""
+    return {
+        **selector_labels(server),
+        COMPONENT_LABEL: "mcp-server",
+        MANAGED_BY_LABEL: MANAGER,
+        SERVER_LABEL: server,
+    }

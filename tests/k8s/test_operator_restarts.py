@@ -1,0 +1,198 @@
+"""The operator as it is deployed: restarted (with an expiry passing while it is down), across
+an API server restart, and as the `coviu-mcp-operator` command. Nothing may be lost or done
+twice.
+
+These operators watch one namespace and log in as a user bound to exactly the ClusterRole
+of coviu_operator.rbac, so a permission the docs forget fails here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+
+from coviu_operator.names import KIND
+from coviu_operator.rbac import cluster_role
+from coviu_operator.settings import OperatorSettings
+from coviu_operator.testing import OperatorThread
+from tests.cluster import ControlPlane
+from tests.cluster.controlplane import free_ports
+from tests.cluster.process import Process, wait_until
+from tests.cluster.waiting import eventually
+from tests.k8s.test_operator_cluster import Cluster, _at, apply, crd, creds, merge_patch, server
+
+__all__ = ["crd"]  # the module fixture, shared with test_operator_cluster
+USER = "coviu-operator-under-test"
+
+
+@pytest.fixture(scope="module")
+def operator_kubeconfig(control_plane: ControlPlane) -> str:
+    """Credentials of a user that has the documented permissions and nothing else."""
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+        "metadata": {"name": USER},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": USER},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": USER}],
+    }
+    control_plane.kubectl("apply", "-f", "-", input=yaml.safe_dump_all([cluster_role(USER), binding]))
+    return str(control_plane.user_kubeconfig(USER))
+
+
+@pytest.fixture
+def start_operator(operator_kubeconfig: str, namespace: str, crd: None) -> Iterator[OperatorThread]:
+    """An operator for this test's namespace; stop and start it again with stop()/start()."""
+    runner = Restartable(namespace, operator_kubeconfig)
+    runner.start()
+    yield runner  # type: ignore[misc]
+    runner.stop()
+
+
+class Restartable:
+    def __init__(self, namespace: str, kubeconfig: str) -> None:
+        self.namespace, self.kubeconfig = namespace, kubeconfig
+        self.current: OperatorThread | None = None
+
+    def start(self) -> OperatorThread:
+        self.current = OperatorThread(OperatorSettings(), namespaces=[self.namespace], kubeconfig=self.kubeconfig)
+        return self.current.__enter__()
+
+    def stop(self) -> None:
+        if self.current is not None:
+            self.current.__exit__(None, None, None)
+            self.current = None
+
+
+def events(plane: ControlPlane, namespace: str, name: str) -> list[str]:
+    return plane.kubectl("get", "events", "-n", namespace, "--field-selector", f"involvedObject.name={name}",
+                         "-o", "jsonpath={.items[*].reason}").stdout.split()
+
+
+def replica_sets(plane: ControlPlane, namespace: str, name: str) -> list[str]:
+    return plane.kubectl("get", "replicasets", "-n", namespace, "-l", f"app.kubernetes.io/instance={name}",
+                         "-o", "name").stdout.split()
+
+
+async def test_an_operator_restart_loses_nothing_and_repeats_nothing(
+    control_plane: ControlPlane, namespace: str, api_client: object, start_operator: Restartable,
+) -> None:
+    cluster = Cluster(api_client, namespace)  # type: ignore[arg-type]
+    expires = datetime.now(UTC) + timedelta(seconds=6)
+    apply(control_plane, namespace, creds(namespace), server(namespace, "steady"), server(namespace, "changed"),
+          server(namespace, "ending", expiresAt=_at(expires)))
+    for name in ("steady", "changed", "ending"):
+        await eventually(lambda name=name: cluster.ready(name), what=f"{name} to be Ready")
+    tokens = {name: await cluster.token(name) for name in ("steady", "changed")}
+    steady_sets = replica_sets(control_plane, namespace, "steady")
+
+    start_operator.stop()
+    merge_patch(control_plane, namespace, "cmcp/changed", {"spec": {"methods": ["read"]}})
+    await asyncio.sleep(max(0.0, (expires - datetime.now(UTC)).total_seconds()) + 1)
+    assert await cluster.get("Deployment", "ending-mcp") is not None, "nobody removed it while the operator was down"
+
+    started = time.monotonic()
+    start_operator.start()
+    await eventually(lambda: _gone(cluster, "ending-mcp"), what="the missed expiry processed at start-up",
+                     interval=0.05)
+    print(f"\nexpiry missed while down: workload removed {time.monotonic() - started:.2f}s after the operator "
+          "was started (including its start-up)")
+    await eventually(lambda: _tool_count(cluster, "changed", 13), what="the change made while down")
+
+    assert {name: await cluster.token(name) for name in ("steady", "changed")} == tokens
+    assert replica_sets(control_plane, namespace, "steady") == steady_sets, "the unchanged server did not roll"
+    for name in ("steady", "changed", "ending"):
+        reasons = events(control_plane, namespace, name)
+        assert reasons.count("Created") == 1 and "TokenRotated" not in reasons, (name, reasons)
+    assert events(control_plane, namespace, "ending").count("Expired") == 1
+
+
+async def _gone(cluster: Cluster, deployment: str) -> bool:
+    return await cluster.get("Deployment", deployment) is None
+
+
+async def _tool_count(cluster: Cluster, name: str, count: int) -> bool:
+    obj = await cluster.get(KIND, name) or {}
+    return (obj.get("status") or {}).get("toolCount") == count
+
+
+def restart_api_server(plane: ControlPlane) -> float:
+    """Stop kube-apiserver, start it again with the same flags; return the seconds it was down."""
+    old = plane.processes["kube-apiserver"]
+    began = time.monotonic()
+    old.stop()
+    plane.processes["kube-apiserver"] = Process(old.name, old.argv, old.log_path.with_name("kube-apiserver.2.log"))
+    wait_until(lambda: plane.kubectl("get", "--raw", "/readyz", check=False).returncode == 0,
+               what="kube-apiserver to be ready again", timeout=120, interval=0.2)
+    return time.monotonic() - began
+
+
+async def test_an_api_server_restart_loses_nothing_and_repeats_nothing(
+    control_plane: ControlPlane, namespace: str, api_client: object, start_operator: Restartable,
+) -> None:
+    cluster = Cluster(api_client, namespace)  # type: ignore[arg-type]
+    apply(control_plane, namespace, creds(namespace), server(namespace, "before"))
+    await eventually(lambda: cluster.ready("before"), what="before to be Ready")
+    token = await cluster.token("before")
+
+    down = restart_api_server(control_plane)
+    print(f"\nkube-apiserver was unavailable for {down:.1f}s")
+
+    apply(control_plane, namespace, server(namespace, "after"))
+    await eventually(lambda: cluster.ready("after"), what="a server created after the restart", timeout=90)
+    control_plane.kubectl("delete", "secret", "-n", namespace, "before-mcp-token")
+    await eventually(lambda: _rotated(cluster, "before", token), what="a deletion seen after the restart")
+    await eventually(lambda: cluster.ready("before"), what="before to be Ready with the new token")
+    before = events(control_plane, namespace, "before")
+    assert (before.count("Created"), before.count("TokenRotated")) == (2, 1), before  # the Secret was re-created
+    assert events(control_plane, namespace, "after").count("Created") == 1
+
+
+async def _rotated(cluster: Cluster, name: str, old: str | None) -> bool:
+    return (await cluster.token(name)) not in (None, old)
+
+
+def test_the_command_serves_metrics_and_liveness_and_logs_no_secrets(
+    control_plane: ControlPlane, namespace: str, operator_kubeconfig: str, crd: None, tmp_path: Path,
+) -> None:
+    metrics_port, health_port = free_ports(2)
+    env = {**os.environ, "COVIU_OPERATOR_METRICS_PORT": str(metrics_port),
+           "COVIU_OPERATOR_HEALTH_PORT": str(health_port)}
+    log = tmp_path / "operator.log"
+    command = [str(Path(sys.executable).with_name("coviu-mcp-operator")), "--kubeconfig", operator_kubeconfig,
+               "--namespace", namespace, "--log-format", "json"]
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        apply(control_plane, namespace, creds(namespace, client_secret="never-logged"), server(namespace, "cli"))
+        control_plane.kubectl("wait", "-n", namespace, "--for=condition=Ready", "--timeout=60s", "cmcp/cli")
+        secret = json.loads(control_plane.kubectl("get", "secret", "-n", namespace, "cli-mcp-token", "-o",
+                                                  "json").stdout)
+        token = base64.b64decode(secret["data"]["token"]).decode()
+
+        with urllib.request.urlopen(f"http://127.0.0.1:{health_port}/healthz", timeout=5) as response:
+            assert response.status == 200
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as response:
+            exposition = response.read().decode()
+        assert 'coviu_operator_servers{state="ready"} 1.0' in exposition
+        assert "coviu_operator_reconcile_duration_seconds_count" in exposition
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    created = [line for line in lines if line["message"].startswith("Created:")]
+    assert created and created[0]["object"]["name"] == "cli" and created[0]["object"]["namespace"] == namespace
+    text = log.read_text()
+    assert token not in text and "never-logged" not in text
