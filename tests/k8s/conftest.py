@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import os
 import uuid
+from datetime import timedelta
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from kubernetes_asyncio import client, config
 
+from coviu_operator.names import CRD_NAME
+from coviu_operator.settings import OperatorSettings
+from coviu_operator.testing import OperatorThread
 from tests.cluster import ControlPlane
+from tests.k8s.operator_support import CRD_FILE, Cluster
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -81,3 +86,24 @@ async def api_client(control_plane: ControlPlane) -> AsyncIterator[client.ApiCli
     )
     async with client.ApiClient(configuration) as api:
         yield api
+
+
+@pytest.fixture(scope="session")
+def crd(control_plane: ControlPlane) -> None:
+    """The CoviuMCPServer CRD, established (the plane installs crds/ before its controllers start)."""
+    control_plane.kubectl("apply", "-f", str(CRD_FILE))
+    control_plane.kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{CRD_NAME}")
+
+
+@pytest.fixture(scope="module")
+def operator(control_plane: ControlPlane, crd: None) -> Iterator[OperatorThread]:
+    """One cluster-wide operator, in a thread of its own, for every test of a module."""
+    settings = OperatorSettings(expiring_soon_window=timedelta(hours=1))
+    with OperatorThread(settings, kubeconfig=str(control_plane.kubeconfig)) as running:
+        yield running
+
+
+@pytest.fixture
+async def cluster(api_client: client.ApiClient, namespace: str) -> Cluster:
+    return Cluster(api_client, namespace)
+

@@ -9,99 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import statistics
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from kubernetes_asyncio import client, watch
 
-from coviu_operator.kube import Kube, Ref
-from coviu_operator.names import API_VERSION, CRD_NAME, KIND, ROTATE_ANNOTATION
-from coviu_operator.settings import OperatorSettings
-from coviu_operator.testing import OperatorThread, credentials_secret, server_body
+from coviu_operator.names import API_VERSION, KIND, ROTATE_ANNOTATION
+from coviu_operator.testing import OperatorThread
 from tests.cluster import ControlPlane, KubectlError
 from tests.cluster.waiting import eventually
-
-ROOT = Path(__file__).parents[2]
-CRD_FILE = ROOT / "crds" / "coviumcpservers.yaml"
-EXAMPLE = ROOT / "examples" / "triage-readonly.yaml"
-
-
-@pytest.fixture(scope="module")
-def crd(control_plane: ControlPlane) -> None:
-    control_plane.kubectl("apply", "-f", str(CRD_FILE))
-    control_plane.kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{CRD_NAME}")
-
-
-@pytest.fixture(scope="module")
-def operator(control_plane: ControlPlane, crd: None) -> Iterator[OperatorThread]:
-    settings = OperatorSettings(expiring_soon_window=timedelta(hours=1))
-    with OperatorThread(settings, kubeconfig=str(control_plane.kubeconfig)) as running:
-        yield running
-
-
-def apply(plane: ControlPlane, namespace: str, *docs: dict[str, Any]) -> None:
-    plane.kubectl("apply", "-n", namespace, "-f", "-", input=yaml.safe_dump_all(docs))
-
-
-def merge_patch(plane: ControlPlane, namespace: str, target: str, patch: dict[str, Any]) -> None:
-    plane.kubectl("patch", "-n", namespace, target, "--type=merge", "-p", json.dumps(patch))
-
-
-def server(namespace: str, name: str, **spec: Any) -> dict[str, Any]:
-    body = server_body(name, namespace, spec)
-    del body["metadata"]["namespace"]
-    return body
-
-
-def creds(namespace: str, **values: str) -> dict[str, Any]:
-    secret = credentials_secret(namespace, **values)
-    del secret["metadata"]["namespace"]
-    return secret
-
-
-class Cluster:
-    """Reads through the API (much faster than kubectl for polling)."""
-
-    def __init__(self, api: client.ApiClient, namespace: str) -> None:
-        self.kube, self.namespace = Kube(api, timeout=10), namespace
-
-    async def get(self, kind: str, name: str) -> dict[str, Any] | None:
-        api_version = {"Deployment": "apps/v1", KIND: API_VERSION}.get(kind, "v1")
-        return await self.kube.get(Ref(api_version, kind, self.namespace, name))
-
-    async def must(self, kind: str, name: str) -> dict[str, Any]:
-        found = await self.get(kind, name)
-        assert found is not None, f"{kind} {self.namespace}/{name} not found"
-        return found
-
-    async def condition(self, name: str, type_: str) -> dict[str, Any]:
-        conditions = ((await self.get(KIND, name) or {}).get("status") or {}).get("conditions") or []
-        return next((c for c in conditions if c["type"] == type_), {})
-
-    async def token(self, name: str) -> str | None:
-        secret = await self.get("Secret", f"{name}-mcp-token")
-        return base64.b64decode(secret["data"]["token"]).decode() if secret else None
-
-    async def config_hash(self, name: str) -> str | None:
-        deployment = await self.get("Deployment", f"{name}-mcp")
-        return deployment["spec"]["template"]["metadata"]["annotations"]["mcp.coviu.dev/config-hash"] \
-            if deployment else None
-
-    async def ready(self, name: str) -> bool:
-        return (await self.condition(name, "Ready")).get("status") == "True"
-
-
-@pytest.fixture
-async def cluster(api_client: client.ApiClient, namespace: str) -> Cluster:
-    return Cluster(api_client, namespace)
-
+from tests.k8s.operator_support import EXAMPLE, Cluster, apply, changed, creds, merge_patch, rfc3339, server
 
 async def test_the_example_becomes_ready_with_everything_owned_by_it(
     control_plane: ControlPlane, namespace: str, cluster: Cluster, api_client: client.ApiClient,
@@ -153,12 +73,10 @@ async def test_spec_and_secret_changes_roll_the_deployment(
     assert await cluster.config_hash("roll") == first_hash, "no Secret changed"
 
     apply(control_plane, namespace, creds(namespace, client_secret="rotated-by-the-clinic"))
-    await eventually(lambda: _changed(cluster.config_hash("roll"), first_hash), what="a new config hash")
+    await eventually(lambda: changed(cluster.config_hash("roll"), first_hash), what="a new config hash")
     await eventually(lambda: cluster.ready("roll"), what="the rollout to finish")
 
 
-async def _changed(value: Any, old: Any) -> bool:
-    return (await value) not in (None, old)
 
 
 async def test_tokens_rotate_on_request_and_when_their_secret_is_deleted(
@@ -169,12 +87,12 @@ async def test_tokens_rotate_on_request_and_when_their_secret_is_deleted(
     first, first_hash = await cluster.token("rot"), await cluster.config_hash("rot")
 
     control_plane.kubectl("annotate", "-n", namespace, "cmcp/rot", f"{ROTATE_ANNOTATION}=2026-11-25")
-    await eventually(lambda: _changed(cluster.token("rot"), first), what="a rotated token")
+    await eventually(lambda: changed(cluster.token("rot"), first), what="a rotated token")
     second = await cluster.token("rot")
-    await eventually(lambda: _changed(cluster.config_hash("rot"), first_hash), what="the Deployment to roll")
+    await eventually(lambda: changed(cluster.config_hash("rot"), first_hash), what="the Deployment to roll")
 
     control_plane.kubectl("delete", "secret", "-n", namespace, "rot-mcp-token")
-    await eventually(lambda: _changed(cluster.token("rot"), second), what="a token minted after the deletion")
+    await eventually(lambda: changed(cluster.token("rot"), second), what="a token minted after the deletion")
     await eventually(lambda: cluster.ready("rot"), what="Ready with the new token")
     reasons = control_plane.kubectl("get", "events", "-n", namespace, "--field-selector",
                                     "involvedObject.name=rot", "-o", "jsonpath={.items[*].reason}").stdout.split()
@@ -203,8 +121,6 @@ async def _reason(cluster: Cluster, name: str, reason: str) -> dict[str, Any] | 
     return ready if ready.get("reason") == reason else None
 
 
-def _at(instant: datetime) -> str:
-    return instant.isoformat().replace("+00:00", "Z")
 
 
 async def test_expiry_removes_the_workload_within_a_second_and_extension_restores_it(
@@ -215,7 +131,7 @@ async def test_expiry_removes_the_workload_within_a_second_and_extension_restore
     first = datetime.now(UTC) + timedelta(seconds=8)
     expiries = {f"exp{i}": first + timedelta(milliseconds=250 * i) for i in range(count)}
     apply(control_plane, namespace, creds(namespace),
-          *(server(namespace, name, expiresAt=_at(at)) for name, at in expiries.items()))
+          *(server(namespace, name, expiresAt=rfc3339(at)) for name, at in expiries.items()))
     for name in expiries:
         await eventually(lambda name=name: cluster.get("Deployment", f"{name}-mcp"), what=f"{name} deployed")
     assert datetime.now(UTC) < first, "deploying took longer than the test allows for"
@@ -295,7 +211,7 @@ def test_the_api_server_rejects_invalid_servers(
     assert message in caught.value.stderr
 
 
-def test_the_account_of_a_server_cannot_be_changed(control_plane: ControlPlane, namespace: str, crd: None) -> None:
+def test_the_account_of_a_server_cannot_bechanged(control_plane: ControlPlane, namespace: str, crd: None) -> None:
     apply(control_plane, namespace, server(namespace, "bound"))
     moved = server(namespace, "bound", credentialsSecretRef={"name": "another-account"})
     with pytest.raises(KubectlError, match=r"credentialsSecretRef\.name is immutable"):

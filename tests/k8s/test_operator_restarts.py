@@ -32,9 +32,8 @@ from tests.cluster import ControlPlane
 from tests.cluster.controlplane import free_ports
 from tests.cluster.process import Process, wait_until
 from tests.cluster.waiting import eventually
-from tests.k8s.test_operator_cluster import Cluster, _at, apply, crd, creds, merge_patch, server
+from tests.k8s.operator_support import Cluster, apply, creds, merge_patch, rfc3339, server
 
-__all__ = ["crd"]  # the module fixture, shared with test_operator_cluster
 USER = "coviu-operator-under-test"
 
 
@@ -91,7 +90,7 @@ async def test_an_operator_restart_loses_nothing_and_repeats_nothing(
     cluster = Cluster(api_client, namespace)  # type: ignore[arg-type]
     expires = datetime.now(UTC) + timedelta(seconds=6)
     apply(control_plane, namespace, creds(namespace), server(namespace, "steady"), server(namespace, "changed"),
-          server(namespace, "ending", expiresAt=_at(expires)))
+          server(namespace, "ending", expiresAt=rfc3339(expires)))
     for name in ("steady", "changed", "ending"):
         await eventually(lambda name=name: cluster.ready(name), what=f"{name} to be Ready")
     tokens = {name: await cluster.token(name) for name in ("steady", "changed")}

@@ -14,7 +14,7 @@ import pytest
 from coviu_mcp.launch import console_script, stop
 from coviu_sandbox.binary import expected_bytes
 
-from .conftest import SandboxProcess, start_sandbox
+from .sandbox_process import SandboxProcess, start_sandbox
 
 pytestmark = pytest.mark.real
 
