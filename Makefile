@@ -8,7 +8,7 @@ CACHE := $(CURDIR)/.cache
 K8S_BIN := $(CACHE)/k8s/bin
 NODE_DIR := $(CACHE)/node
 
-.PHONY: help demo test test-fast bench cluster venv k8s-tools kube-clients node-tools lock clean
+.PHONY: help demo test test-fast bench cluster venv k8s-tools kube-clients node-tools lock clean image chart-lint crd
 
 help:
 	@echo "make demo   - run the triage and compliance workflows through a real MCP client against the sandbox"
@@ -48,7 +48,7 @@ test: venv k8s-tools kube-clients node-tools
 	$(PY) -m pytest
 
 # The fast tiers only (no real processes, no cluster): for the edit-test loop.
-test-fast: venv
+test-fast: venv kube-clients
 	$(PY) -m pytest -m "not real and not cluster"
 
 demo: venv node-tools
@@ -59,6 +59,23 @@ bench: venv k8s-tools kube-clients
 
 cluster: venv k8s-tools kube-clients
 	$(PY) hack/local-cluster.py
+
+IMAGE ?= coviu-mcp-operator:dev
+CONTAINER_ENGINE ?= $(firstword $(foreach engine,docker podman buildah,$(shell command -v $(engine) 2>/dev/null)))
+
+# The container image (Containerfile), with whichever engine is installed.
+image:
+	@test -n "$(CONTAINER_ENGINE)" || { echo "make image: no container engine: install docker, podman or buildah, or set CONTAINER_ENGINE" >&2; exit 1; }
+	$(CONTAINER_ENGINE) build -f Containerfile -t $(IMAGE) .
+
+# Lint and render checks of the chart, examples and image files (also part of make test).
+chart-lint: venv kube-clients
+	$(PY) -m pytest tests/unit/test_chart_render.py tests/unit/test_chart_examples.py tests/unit/test_chart_image.py
+
+# Regenerate the CRD from the pydantic models, and the chart's copy of it.
+crd: venv
+	$(PY) -m coviu_operator.crd > crds/coviumcpservers.yaml
+	cp crds/coviumcpservers.yaml charts/coviu-mcp-operator/files/coviumcpservers.yaml
 
 # Refresh constraints.txt from a clean resolve of pyproject.toml.
 lock:

@@ -19,6 +19,16 @@ class SettingsError(Exception):
     """The operator's environment is invalid; the message names each variable."""
 
 
+def _seconds_or_iso(value: Any) -> Any:
+    """Environment values are strings: read "86400" as seconds, leave ISO 8601 to pydantic."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
 def _comma_list(value: Any) -> Any:
     if isinstance(value, str):
         return tuple(item.strip() for item in value.split(",") if item.strip())
@@ -40,7 +50,7 @@ class OperatorSettings(BaseSettings):
         requests={"cpu": "50m", "memory": "64Mi"}, limits={"memory": "256Mi"},
     )
     """Proxy container resources (JSON) for servers that do not set spec.resources."""
-    expiring_soon_window: timedelta = timedelta(hours=24)
+    expiring_soon_window: Annotated[timedelta, BeforeValidator(_seconds_or_iso)] = timedelta(hours=24)
     """How long before expiresAt ExpiringSoon turns True (seconds or ISO 8601, e.g. PT24H)."""
     namespaces: Annotated[tuple[str, ...], NoDecode, BeforeValidator(_comma_list)] = ()
     """Comma list of namespaces to watch; empty: the whole cluster."""

@@ -71,3 +71,11 @@ def test_per_event_success_lines_are_dropped_but_nothing_else() -> None:
     assert not quiet.filter(record(logging.INFO, "Handler 'secret-changed' succeeded."))
     assert quiet.filter(record(logging.ERROR, "Handler 'secret-changed' failed."))
     assert quiet.filter(record(logging.INFO, "Created: created Secret clinic/demo-mcp-token"))
+
+
+@pytest.mark.parametrize(("value", "seconds"), [("86400", 86400), ("90.5", 90.5), ("PT2H", 7200)])
+def test_the_expiring_soon_window_takes_seconds_or_iso_8601(
+    monkeypatch: pytest.MonkeyPatch, value: str, seconds: float
+) -> None:
+    monkeypatch.setenv("COVIU_OPERATOR_EXPIRING_SOON_WINDOW", value)
+    assert load_settings().expiring_soon_window.total_seconds() == seconds
