@@ -15,7 +15,8 @@ import yaml
 
 from .names import GROUP, MANAGER, PLURAL
 
-# kopf itself: resource discovery, namespace discovery (for --namespace), Events.
+# kopf itself: resource discovery, Events, and namespace discovery, which kopf needs only when
+# it watches a list of namespaces (the chart leaves it out of the cluster-wide role).
 FRAMEWORK_RULES: list[dict[str, Any]] = [
     {"apiGroups": ["apiextensions.k8s.io"], "resources": ["customresourcedefinitions"], "verbs": ["list", "watch"]},
     {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["list", "watch"]},
