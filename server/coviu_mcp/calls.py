@@ -86,7 +86,7 @@ class ToolCaller:
             body = response.json()
         except ValueError:
             return "upstream_error", results.error(f"Coviu sent {spec.name} a body that is not JSON")
-        return "ok", results.success(spec, body, routed.query)
+        return "ok", results.success(spec, body, response.text, routed.query)
 
     async def _describe_file(
         self, spec: ToolSpec, routed: RoutedArguments, download_url: str

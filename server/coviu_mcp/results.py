@@ -19,9 +19,28 @@ from .tools import ToolSpec, continuation, continuation_field
 _MAX_MESSAGE = 500
 
 
-def success(spec: ToolSpec, body: Any, query: Mapping[str, str]) -> types.CallToolResult:
+def success(spec: ToolSpec, body: Any, body_text: str, query: Mapping[str, str]) -> types.CallToolResult:
     structured = structured_content(spec, body, query)
-    return types.CallToolResult(content=[_text(structured)], structured_content=structured)
+    text = types.TextContent(type="text", text=json_text(structured, body, body_text))
+    return types.CallToolResult(content=[text], structured_content=structured)
+
+
+def json_text(structured: dict[str, Any], body: Any, body_text: str) -> str:
+    """`structured` as JSON text, reusing Coviu's own text where it can.
+
+    Serialising a page of sessions again costs more than the rest of the call; Coviu's text
+    already is that JSON, short of the wrapping or the continuation field added here.
+    """
+    text = body_text.strip()
+    if structured is body:
+        return text
+    if isinstance(body, list):
+        return f'{{"items":{text}}}'
+    if isinstance(body, dict) and body and text.endswith("}"):
+        added = structured.keys() - body.keys()
+        if added and len(structured) == len(body) + len(added):
+            return text[:-1] + "," + _dumps({name: structured[name] for name in added})[1:]
+    return _dumps(structured)
 
 
 def structured_content(spec: ToolSpec, body: Any, query: Mapping[str, str]) -> dict[str, Any]:
@@ -107,4 +126,8 @@ def coviu_error(response: httpx.Response) -> tuple[str, str]:
 
 
 def _text(structured: Mapping[str, Any]) -> types.TextContent:
-    return types.TextContent(type="text", text=json.dumps(structured, separators=(",", ":"), ensure_ascii=False))
+    return types.TextContent(type="text", text=_dumps(structured))
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from jsonschema import Draft202012Validator
 
 from coviu_catalog import load_catalog
-from coviu_mcp.results import structured_content
+from coviu_mcp.results import json_text, structured_content
 from coviu_mcp.tools import build_tools, route_arguments
 
 TOOLS = build_tools(load_catalog().records)
@@ -96,3 +98,21 @@ def test_binary_tools_describe_a_download_not_bytes() -> None:
     spec = TOOLS["get_single_coviu_audio_recording_by_id"]
     assert spec.is_binary
     assert spec.output_schema["required"] == ["content_type", "size", "download_url"]
+
+
+@pytest.mark.parametrize(
+    ("name", "body_text", "query"),
+    [
+        ("list_all_coviu_sessions", '{"content":[{"session_id":"a"}],"page":0,"page_size":1,"more":true}\n', {}),
+        ("list_all_coviu_sessions", '{"content": [], "page": 2, "more": false}', {"page": "2"}),
+        ("list_all_coviu_sessions", '{"content":[],"more":true,"next_page":9}', {}),
+        ("list_all_coviu_sessions", "{}", {}),
+        ("list_all_coviu_submissions", '{"items":[{"item_submission_id":"x"}],"total":5}', {"offset": "0"}),
+        ("list_all_coviu_waiting_queue_calls", ' [{"callId":"c1","details":"{\\"a\\": 1}"}] ', {}),
+        ("get_single_coviu_team", '{"team_id":"t","name":"Clinic \\u00e9"}', {}),
+    ],
+)
+def test_text_content_is_the_structured_content(name: str, body_text: str, query: dict) -> None:
+    body = json.loads(body_text)
+    structured = structured_content(TOOLS[name], body, query)
+    assert json.loads(json_text(structured, body, body_text)) == structured

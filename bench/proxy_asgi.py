@@ -1,0 +1,43 @@
+"""The proxy as an ASGI factory, for running several proxy processes behind one port.
+
+    uvicorn --factory proxy_asgi:app --app-dir bench --workers N     # uvicorn's supervisor
+    python bench/proxy_asgi.py                                       # one SO_REUSEPORT process
+
+Configuration comes from the same environment as `coviu-mcp-server` (HOST, PORT, COVIU_*, MCP_*).
+"""
+
+from __future__ import annotations
+
+import socket
+
+import uvicorn
+from starlette.applications import Starlette
+
+from coviu_mcp.app import create_app
+from coviu_mcp.config import load_settings
+from coviu_mcp.logs import configure
+
+
+def app() -> Starlette:
+    settings = load_settings()
+    configure(settings.log_level)
+    return create_app(settings)
+
+
+def main() -> None:
+    """Serve on PORT with SO_REUSEPORT, so that N such processes share the port (the kernel
+    spreads new connections over them by a hash of the connection's addresses)."""
+    settings = load_settings()
+    configure(settings.log_level)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((settings.host, settings.port))
+    config = uvicorn.Config(
+        create_app(settings), access_log=False, log_config=None, lifespan="on", timeout_graceful_shutdown=10
+    )
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+if __name__ == "__main__":
+    main()
