@@ -31,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     configure(settings.log_level)
     uvicorn.run(
         app, host=settings.host, port=settings.port, access_log=False, log_config=None, lifespan="on",
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=10, proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
     )
     return 0
 

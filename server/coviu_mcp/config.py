@@ -99,6 +99,11 @@ class ServerSettings(BaseSettings):
     auth_failure_window: float = Field(
         60.0, gt=0, alias="MCP_AUTH_FAILURE_WINDOW", description="Seconds over which failed attempts are counted."
     )
+    forwarded_allow_ips: str = Field(
+        "", alias="MCP_FORWARDED_ALLOW_IPS",
+        description="Comma list of proxy addresses (or '*') whose X-Forwarded-For names the client, so "
+        "throttling applies per real client behind an ingress; empty: the peer address is the client.",
+    )
     host: str = Field("0.0.0.0", alias="HOST", description="Address to listen on.")
     port: int = Field(8080, ge=1, le=65535, alias="PORT", description="Port to listen on.")
     log_level: str = Field("info", alias="LOG_LEVEL", description="debug, info, warning or error.")
