@@ -8,7 +8,7 @@ CACHE := $(CURDIR)/.cache
 K8S_BIN := $(CACHE)/k8s/bin
 NODE_DIR := $(CACHE)/node
 
-.PHONY: help demo test test-fast bench cluster venv k8s-tools kube-clients node-tools lock clean image chart-lint crd
+.PHONY: help demo test test-fast bench cluster venv k8s-tools kube-clients node-tools lock clean image chart-lint crd soak
 
 help:
 	@echo "make demo   - run the triage and compliance workflows through a real MCP client against the sandbox"
@@ -56,6 +56,10 @@ demo: venv node-tools
 
 bench: venv k8s-tools kube-clients
 	$(PY) bench/run_all.py
+
+# 30 minutes of mixed load through one proxy: errors and memory drift (docs/reliability.md).
+soak: venv
+	$(PY) bench/soak.py
 
 cluster: venv k8s-tools kube-clients
 	$(PY) hack/local-cluster.py
