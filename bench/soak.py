@@ -4,7 +4,7 @@ Mixed traffic, as a busy clinic's agents would send it: pages of sessions (moder
 and queue reads (legacy era), invalid arguments, unknown tools, recording downloads with Range,
 Coviu errors from the sandbox's fault switch, and wrong tokens. Every answer is checked against
 what that kind of request must get; anything else counts as an error. The loop is bounded by
-time (SOAK_SECONDS, 1800 in a full run) and by a request budget; loopback only.
+time (BENCH_SOAK_SECONDS, 1800 by default, 60 with BENCH_QUICK=1) and by a request budget; loopback only.
 """
 
 from __future__ import annotations
