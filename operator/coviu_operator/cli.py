@@ -19,7 +19,8 @@ from prometheus_client import start_http_server
 from coviu_catalog import load_catalog
 
 from . import handlers
-from .controller import Runtime, Wakeups
+from .catchup import catch_up
+from .controller import Runtime, Turns, Wakeups
 from .expiry import Clock, SystemClock
 from .kube import Kube
 from .metrics import Metrics
@@ -44,18 +45,22 @@ async def run_operator(
 ) -> None:
     """Run until `stop_flag` is set (or forever); empty `namespaces` watches the whole cluster."""
     async with Kube.connect(settings.request_timeout, kubeconfig) as kube:
-        context = Context(settings, kube, load_catalog().records, clock or SystemClock())
-        runtime = Runtime(context, Wakeups(), metrics)
-        await kopf.operator(
-            registry=handlers.registry,
-            memo=kopf.Memo(runtime=runtime),
-            standalone=True,
-            clusterwide=not namespaces,
-            namespaces=list(namespaces),
-            liveness_endpoint=liveness_endpoint,
-            stop_flag=stop_flag,
-            ready_flag=ready_flag,
-        )
+        now, turns = clock or SystemClock(), Turns()
+        expiries = asyncio.create_task(catch_up(kube, now, metrics, turns, namespaces))
+        runtime = Runtime(Context(settings, kube, load_catalog().records, now), Wakeups(), metrics, turns)
+        try:
+            await kopf.operator(
+                registry=handlers.registry,
+                memo=kopf.Memo(runtime=runtime),
+                standalone=True,
+                clusterwide=not namespaces,
+                namespaces=list(namespaces),
+                liveness_endpoint=liveness_endpoint,
+                stop_flag=stop_flag,
+                ready_flag=ready_flag,
+            )
+        finally:
+            expiries.cancel()
 
 
 class _QuietPokes(logging.Filter):

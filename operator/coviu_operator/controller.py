@@ -11,12 +11,14 @@ reconcile after start-up, since kopf starts a daemon for every existing object.
 from __future__ import annotations
 
 import asyncio
+import collections
 import copy
 import hashlib
 import json
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import kopf
@@ -31,6 +33,11 @@ from .status import status_patch
 
 Key = tuple[str, str]  # (namespace, name)
 MAX_BACKOFF = 30.0
+# A rejected request (403, 422) is retried after 10 s, or after as long as the rejections have
+# lasted, up to the resync interval: RBAC and admission answers can be momentary (an API server
+# that just started denies until its authorizer has synced), and lasting ones cost little.
+REJECTED_RETRY = 10.0
+ROUTINE_RECONCILES = 8
 _RESULTS = {"ready": "ok", "progressing": "ok", "expired": "ok", "blocked": "blocked",
             "invalid": "blocked", "rejected": "rejected"}
 
@@ -46,6 +53,7 @@ class Wakeups:
     def __init__(self) -> None:
         self._events: dict[Key, asyncio.Event] = {}
         self._seen: dict[tuple[Key, str], str | None] = {}
+        self._ours: dict[tuple[Key, str], collections.deque[str | None]] = {}
 
     def register(self, key: Key) -> asyncio.Event:
         return self._events.setdefault(key, asyncio.Event())
@@ -54,6 +62,8 @@ class Wakeups:
         self._events.pop(key, None)
         for seen in [seen for seen in self._seen if seen[0] == key]:
             del self._seen[seen]
+        for ours in [ours for ours in self._ours if ours[0] == key]:
+            del self._ours[ours]
 
     def poke(self, key: Key, source: str, fingerprint: str | None) -> None:
         """Wake `key`'s loop if `source` (an object it depends on) looks different than last time.
@@ -65,7 +75,17 @@ class Wakeups:
         if event is None or self._seen.get((key, source), ...) == fingerprint:
             return
         self._seen[(key, source)] = fingerprint
-        event.set()
+        if fingerprint not in self._ours.get((key, source), ()):
+            event.set()
+
+    def expect(self, key: Key, source: str, fingerprint: str | None) -> None:
+        """Record what the loop's own write makes `source` look like, so that write does not wake it.
+
+        The last few are kept: the watch events of two writes in quick succession can both
+        arrive after the second one.
+        """
+        self._ours.setdefault((key, source), collections.deque(maxlen=4)).append(fingerprint)
+        self._seen[(key, source)] = fingerprint
 
     async def wait(self, key: Key, timeout: float, stopped: kopf.DaemonStopped) -> None:
         """Return on a poke, when kopf stops the loop, or after `timeout` seconds."""
@@ -88,6 +108,25 @@ def fingerprint(body: Mapping[str, Any], event_type: str | None) -> str | None:
     return hashlib.sha256(json.dumps([content, kept], sort_keys=True, default=str).encode()).hexdigest()
 
 
+def status_fingerprint(status: Mapping[str, Any] | None) -> str:
+    """What a server's status looks like, to tell another client's status write from our own."""
+    return hashlib.sha256(json.dumps(status or {}, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class Turns:
+    """One lock per server. Its loop reconciles under it and the start-up expiry check removes
+    under it, so a reconcile that began before expiresAt cannot re-create what was just removed."""
+
+    def __init__(self) -> None:
+        self._locks: dict[Key, asyncio.Lock] = {}
+
+    def __call__(self, key: Key) -> asyncio.Lock:
+        return self._locks.setdefault(key, asyncio.Lock())
+
+    def forget(self, key: Key) -> None:
+        self._locks.pop(key, None)
+
+
 @dataclass(frozen=True)
 class Runtime:
     """Everything shared by the loops of one operator process."""
@@ -95,19 +134,40 @@ class Runtime:
     context: Context
     wakeups: Wakeups
     metrics: Metrics
+    turns: Turns
+    # At start-up every server reconciles at once; a bound keeps the API server free to
+    # serve the teardowns falling due meanwhile, which do not wait for it.
+    routine: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(ROUTINE_RECONCILES))
+
+
+def _expiry_due(body: Mapping[str, Any], now: datetime) -> bool:
+    """Whether `body`'s expiresAt has passed (unparseable: no; the reconcile reports it)."""
+    raw = (body.get("spec") or {}).get("expiresAt")
+    try:
+        expires_at = datetime.fromisoformat(raw) if isinstance(raw, str) else None
+    except ValueError:
+        return False
+    return expires_at is not None and expires_at.tzinfo is not None and expires_at <= now
 
 
 async def run(body: kopf.Body, runtime: Runtime, stopped: kopf.DaemonStopped, logger: kopf.Logger) -> None:
     """Reconcile `body` (kopf keeps it current) until kopf stops the daemon."""
     key: Key = (body["metadata"]["namespace"], body["metadata"]["name"])
     event = runtime.wakeups.register(key)
+    runtime.wakeups.expect(key, "status", status_fingerprint(body.get("status")))  # seen: the first reconcile reads it
     written: dict[str, Any] | None = None  # the status this loop last wrote
     failures = 0
+    rejected_since: float | None = None  # monotonic time of the first of a run of rejected reconciles
     try:
         while not stopped:
             event.clear()
             try:
-                outcome = await _reconcile_once(body, written, runtime, logger)
+                if _expiry_due(body, runtime.context.clock.now()):
+                    async with runtime.turns(key):
+                        outcome = await _reconcile_once(body, written, runtime, logger)
+                else:
+                    async with runtime.routine, runtime.turns(key):
+                        outcome = await _reconcile_once(body, written, runtime, logger)
             except TransientKubeError as exc:
                 failures += 1
                 delay = min(2.0 ** (failures - 1), MAX_BACKOFF)
@@ -118,10 +178,16 @@ async def run(body: kopf.Body, runtime: Runtime, stopped: kopf.DaemonStopped, lo
             now = runtime.context.clock.now()
             until_change = seconds_until(outcome.next_change, now)
             timeout = runtime.context.settings.resync_interval
+            if outcome.state != "rejected":
+                rejected_since = None
+            else:
+                rejected_since = rejected_since if rejected_since is not None else time.monotonic()
+                timeout = min(timeout, max(REJECTED_RETRY, time.monotonic() - rejected_since))
             await runtime.wakeups.wait(key, timeout if until_change is None else min(timeout, until_change), stopped)
     finally:
         if stopped.reason is not None and stopped.reason & kopf.DaemonStoppingReason.RESOURCE_DELETED:
             runtime.wakeups.forget(key)
+            runtime.turns.forget(key)
             runtime.metrics.forget(*key)
 
 
@@ -130,20 +196,26 @@ async def _reconcile_once(
 ) -> Outcome:
     """One reconcile of a snapshot of `body`.
 
-    The status this loop wrote last stands in for the body's: a poke can arrive before the
-    watch event of that write, and a stale status would announce the same change twice.
-    The operator is the only writer of the status, so its own copy is never behind.
+    The status this loop wrote last stands in for the body's when deciding what changed: a
+    poke can arrive before the watch event of that write, and a stale status would announce
+    the same change twice. Whether to write is decided against the body's status, so a status
+    written by another client is put right (its watch event wakes the loop; our own writes
+    do not, see Wakeups.expect).
     """
     snapshot: dict[str, Any] = copy.deepcopy(dict(body))
+    stored: dict[str, Any] = dict(snapshot.get("status") or {})
     if written is not None:
         snapshot["status"] = written
     context, metrics = runtime.context, runtime.metrics
+    meta = snapshot["metadata"]
     started = time.perf_counter()
     try:
         outcome = await reconcile(snapshot, context)
-        patch = status_patch(dict(snapshot.get("status") or {}), outcome.status)
+        patch = status_patch(stored, outcome.status)
+        runtime.wakeups.expect((meta["namespace"], meta["name"]), "status", status_fingerprint(outcome.status))
         if patch is not None:
-            meta = snapshot["metadata"]
+            # `stored` may predate our last write: clear what either of them has and the new status lacks.
+            patch = {**{key: None for key in written or {} if key not in outcome.status}, **patch}
             await context.kube.patch_status(Ref(API_VERSION, KIND, meta["namespace"], meta["name"]), patch)
     except TransientKubeError:
         metrics.reconciled("error", time.perf_counter() - started)

@@ -52,10 +52,13 @@ async def server(*, body: kopf.Body, memo: kopf.Memo, stopped: kopf.DaemonStoppe
 
 @kopf.on.event(GROUP, VERSION, PLURAL, id="server-changed", registry=registry)
 def server_changed(*, body: kopf.Body, namespace: str | None, name: str, memo: kopf.Memo, **_: Any) -> None:
-    """Wake the server on spec or rotate-token changes; its own status writes do not."""
+    """Wake the server on spec or rotate-token changes, and on status writes by anyone else; its own
+    status writes do not wake it."""
     assert namespace is not None  # the resource is namespaced (as are all below)
     rotate = body.get("metadata", {}).get("annotations", {}).get(ROTATE_ANNOTATION)
-    memo.runtime.wakeups.poke((namespace, name), "spec", json.dumps([body.get("spec"), rotate], sort_keys=True))
+    wakeups = memo.runtime.wakeups
+    wakeups.poke((namespace, name), "spec", json.dumps([body.get("spec"), rotate], sort_keys=True))
+    wakeups.poke((namespace, name), "status", controller.status_fingerprint(body.get("status")))
 
 
 def referenced_secrets(spec: Mapping[str, Any]) -> set[str]:

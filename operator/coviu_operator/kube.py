@@ -9,7 +9,9 @@ errors.RejectedKubeError (report and wait) here, once.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -30,6 +32,9 @@ _COLLECTIONS = {
     ("apps/v1", "Deployment"): "/apis/apps/v1/namespaces/{namespace}/deployments",
     (API_VERSION, "CoviuMCPServer"): f"/apis/{API_VERSION}/namespaces/{{namespace}}/{PLURAL}",
 }
+# kubernetes_asyncio logs every response body at DEBUG, Secrets included: never let `-v` do that.
+logging.getLogger("kubernetes_asyncio.client.rest").setLevel(logging.INFO)
+
 _JSON = "application/json"
 _APPLY = "application/apply-patch+yaml"  # JSON is YAML
 _MERGE = "application/merge-patch+json"
@@ -137,12 +142,38 @@ class Kube:
                 return None
             raise
 
+    async def list_servers(self, namespaces: Sequence[str], name: str | None = None) -> list[dict[str, Any]]:
+        """Every CoviuMCPServer in `namespaces` (the cluster when empty), or those called `name`.
+
+        A list with a name selector reads one server with the list right the operator has anyway.
+        """
+        collection = _COLLECTIONS[(API_VERSION, "CoviuMCPServer")]
+        paths = [collection.format(namespace=ns) for ns in namespaces] or [f"/apis/{API_VERSION}/{PLURAL}"]
+        query = [("fieldSelector", f"metadata.name={name}")] if name is not None else []
+        listed = await asyncio.gather(*(self._call("GET", path, query=query) for path in paths))
+        return [item for body, _ in listed for item in body.get("items") or []]
+
     async def apply(self, manifest: dict[str, Any]) -> Applied:
-        """Server-side apply; the result says whether the object was created by it."""
-        obj, status = await self._call(
-            "PATCH", Ref.of(manifest).path, body=manifest, content_type=_APPLY,
-            query=[("fieldManager", MANAGER), ("force", "true")],
-        )
+        """Server-side apply; the result says whether the object was created by it.
+
+        If another client changed the key of a list entry the operator owns (a Service port
+        edited from 80 to 8081), the applied entry becomes a second one and the result is
+        invalid (a duplicate port name): then the spec is overwritten with a merge patch, which
+        replaces lists whole, and applied again. Anything else that is rejected stays rejected.
+        """
+        path = Ref.of(manifest).path
+        query = [("fieldManager", MANAGER), ("force", "true")]
+        try:
+            obj, status = await self._call("PATCH", path, body=manifest, content_type=_APPLY, query=query)
+        except KubeError as exc:
+            if exc.status != 422 or "spec" not in manifest:
+                raise
+            try:
+                await self._call("PATCH", path, body={"spec": manifest["spec"]}, content_type=_MERGE,
+                                 query=[("fieldManager", MANAGER)])
+            except KubeError:
+                raise exc from None
+            obj, status = await self._call("PATCH", path, body=manifest, content_type=_APPLY, query=query)
         return Applied(obj, created=status == 201)
 
     async def delete(self, ref: Ref) -> bool:

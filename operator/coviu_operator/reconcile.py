@@ -158,13 +158,18 @@ class _Pass:
         return Outcome(status, state, expiry.expires_at, expiry.next_change, notices)
 
 
-async def _expire(this: _Pass) -> Outcome:
-    """Remove what serves requests, the Deployment first, and keep the record."""
-    deployment, *rest = _children_refs(this.server)
-    kube, expires_at = this.ctx.kube, this.expiry.expires_at
+async def remove_workload(server: Server, kube: Kube) -> list[Ref]:
+    """Delete what serves requests, the Deployment first; returns what was still there."""
+    deployment, *rest = _children_refs(server)
     removed = [deployment] if await kube.delete(deployment) else []
     gone = await asyncio.gather(*(kube.delete(ref) for ref in rest))
-    removed += [ref for ref, deleted in zip(rest, gone, strict=True) if deleted]
+    return removed + [ref for ref, deleted in zip(rest, gone, strict=True) if deleted]
+
+
+async def _expire(this: _Pass) -> Outcome:
+    """Remove what serves requests and keep the record."""
+    expires_at = this.expiry.expires_at
+    removed = await remove_workload(this.server, this.ctx.kube)
     delay = (this.ctx.clock.now() - expires_at).total_seconds() if removed and expires_at else None
     outcome = this.finish("expired", [
         c.false(c.READY, "Expired", f"expired at {rfc3339(expires_at)}" if expires_at else "expired"),

@@ -268,6 +268,33 @@ class ControlPlane:
             shutil.rmtree(self.workdir, ignore_errors=True)
         _unregister(self)
 
+    def restart(self, component: str, *, graceful: bool = True, timeout: float = START_TIMEOUT) -> float:
+        """Stop one component and start it again with the same flags, for fault tests.
+
+        ``graceful=False`` sends SIGKILL right after SIGTERM (a crash rather than a
+        shutdown). The new process logs to ``<component>.<n>.log``. Returns the seconds
+        from the stop until it is healthy again (for etcd: until the API server is ready).
+        """
+        old = self.processes[component]
+        began = time.monotonic()
+        old.stop(timeout=10.0 if graceful else 0.0)
+        generation = len(list(self.workdir.glob(f"{component}*.log"))) + 1
+        self.processes[component] = new = Process(component, old.argv, self.workdir / f"{component}.{generation}.log")
+        wait_until(partial(self._healthy, component), what=f"{component} to be healthy again",
+                   timeout=timeout, watch=[new])
+        return time.monotonic() - began
+
+    def _healthy(self, component: str) -> bool:
+        flags = dict(arg[2:].split("=", 1) for arg in self.processes[component].argv if arg.startswith("--")
+                     and "=" in arg)
+        if component == "etcd":
+            return _http_ok(f"{flags['listen-client-urls']}/health") and _http_ok(f"{self.server}/readyz", self._ssl)
+        if component == "kube-apiserver":
+            return _http_ok(f"{self.server}/readyz", self._ssl)
+        if component == "kwok":
+            return self._node_ready()
+        return _http_ok(f"https://{HOST}:{flags['secure-port']}/healthz", self._ssl)
+
     def _spawn(self, name: str, argv: list[str]) -> Process:
         process = Process(name, argv, self.workdir / f"{name}.log")
         self.processes[name] = process

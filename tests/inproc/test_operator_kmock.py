@@ -20,7 +20,10 @@ import kmock
 import pytest
 import yaml
 
+from coviu_operator.catchup import catch_up
 from coviu_operator.cli import run_operator
+from coviu_operator.controller import Turns
+from coviu_operator.kube import Kube
 from coviu_operator.metrics import Metrics
 from coviu_operator.names import ROTATE_ANNOTATION
 from coviu_operator.settings import OperatorSettings
@@ -87,23 +90,27 @@ class Emulator(kmock.KubernetesEmulator):
 pytestmark = [pytest.mark.looptime, pytest.mark.kmock(cls=Emulator)]
 
 
+def kubeconfig(api: Emulator, tmp_path: Path) -> str:
+    path = tmp_path / "kubeconfig"
+    path.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "kmock",
+        "clusters": [{"name": "kmock", "cluster": {"server": str(api.url)}}],
+        "users": [{"name": "test", "user": {"token": "test"}}],
+        "contexts": [{"name": "kmock", "context": {"cluster": "kmock", "user": "test"}}],
+    }))
+    return str(path)
+
+
 @asynccontextmanager
 async def operator(api: Emulator, tmp_path: Path, **settings: Any) -> AsyncIterator[Metrics]:
     """Run the operator cluster-wide against `api` until the block exits."""
     for resource, kind in KINDS.items():
         api.resources[resource] = {"kind": kind, "namespaced": kind != "Namespace", "subresources": ["status"],
                                    "verbs": ["list", "watch", "get", "create", "patch", "delete"]}
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": "kmock",
-        "clusters": [{"name": "kmock", "cluster": {"server": str(api.url)}}],
-        "users": [{"name": "test", "user": {"token": "test"}}],
-        "contexts": [{"name": "kmock", "context": {"cluster": "kmock", "user": "test"}}],
-    }))
     metrics, stop = Metrics(), asyncio.Event()
     task = asyncio.create_task(run_operator(
         OperatorSettings(**{"resync_interval": 3600.0, **settings}), metrics,
-        kubeconfig=str(kubeconfig), clock=LoopClock(), stop_flag=stop,
+        kubeconfig=kubeconfig(api, tmp_path), clock=LoopClock(), stop_flag=stop,
     ))
     try:
         yield metrics
@@ -151,7 +158,7 @@ async def sleep_until(loop_time: float) -> None:
 
 async def create(api: Emulator, body: dict[str, Any]) -> None:
     body["metadata"].setdefault("resourceVersion", "1")  # kopf's finalizer patches test it
-    plural = {"Secret": "secrets", "CoviuMCPServer": "coviumcpservers"}[body["kind"]]
+    plural = {"Secret": "secrets", "CoviuMCPServer": "coviumcpservers", "Deployment": "deployments"}[body["kind"]]
     prefix = "/api/v1" if body["apiVersion"] == "v1" else f"/apis/{body['apiVersion']}"
     async with api.post(f"{prefix}/namespaces/{NS}/{plural}", json=body) as response:
         assert response.status < 300, await response.text()
@@ -238,6 +245,61 @@ async def test_an_expiry_that_passed_while_down_is_processed_at_start_up(kmock: 
         assert asyncio.get_running_loop().time() - started < 1
         assert condition(kmock, "Expired")["status"] == "True"
         assert metrics.registry.get_sample_value("coviu_operator_teardowns_total") == 1
+
+
+async def test_the_start_up_check_removes_due_workloads_without_waiting_for_kopf(
+    kmock: Emulator, tmp_path: Path,
+) -> None:
+    async with operator(kmock, tmp_path):
+        await create(kmock, credentials_secret(NS))
+        for name, expires_in in (("overdue", 60), ("soon", 125), ("later", 3600)):
+            body = server_body(name, NS, {"expiresAt": (EPOCH + timedelta(seconds=expires_in)).isoformat()},
+                               uid=f"uid-{name}", generation=1)
+            await create(kmock, body)
+        await eventually(lambda: all(get(kmock, DEPLOYMENTS, f"{n}-mcp") for n in ("overdue", "soon", "later")))
+    await sleep_until(120)  # down while "overdue" passes; "soon" is 5 s away
+
+    settings = OperatorSettings()
+    async with Kube.connect(settings.request_timeout, kubeconfig(kmock, tmp_path)) as kube:  # no kopf at all
+        metrics = Metrics()
+        checking = asyncio.create_task(catch_up(kube, LoopClock(), metrics, Turns(), [NS]))
+        await eventually(lambda: get(kmock, DEPLOYMENTS, "overdue-mcp") is None, timeout=0.1)
+        assert get(kmock, SERVICES, "overdue-mcp") is None and token(kmock, "overdue") is None
+        await sleep_until(124.99)
+        assert get(kmock, DEPLOYMENTS, "soon-mcp") is not None
+        await checking
+        assert asyncio.get_running_loop().time() < 125.01
+        assert get(kmock, DEPLOYMENTS, "soon-mcp") is None and get(kmock, DEPLOYMENTS, "later-mcp") is not None
+        assert metrics.registry.get_sample_value("coviu_operator_teardowns_total") == 2
+
+
+async def test_an_expiry_moved_later_during_start_up_is_not_carried_out(kmock: Emulator, tmp_path: Path) -> None:
+    await create(kmock, demo(expiresAt=(EPOCH + timedelta(seconds=60)).isoformat()))
+    await create(kmock, {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "demo-mcp", "namespace": NS}})
+    await sleep_until(55)
+    settings = OperatorSettings()
+    async with Kube.connect(settings.request_timeout, kubeconfig(kmock, tmp_path)) as kube:
+        checking = asyncio.create_task(catch_up(kube, LoopClock(), Metrics(), Turns(), [NS]))
+        await asyncio.sleep(1)  # the check has planned the teardown for 60 s
+        await patch(kmock, f"/apis/mcp.coviu.dev/v1alpha1/namespaces/{NS}/coviumcpservers/demo",
+                    {"spec": {"expiresAt": (EPOCH + timedelta(days=1)).isoformat()}})
+        await checking
+        assert asyncio.get_running_loop().time() >= 60
+        assert get(kmock, DEPLOYMENTS, "demo-mcp") is not None
+
+
+async def test_the_start_up_check_waits_for_a_reconcile_in_progress(kmock: Emulator, tmp_path: Path) -> None:
+    await create(kmock, demo(expiresAt=(EPOCH + timedelta(seconds=60)).isoformat()))
+    await create(kmock, {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "demo-mcp", "namespace": NS}})
+    await sleep_until(61)
+    settings, turns = OperatorSettings(), Turns()
+    async with Kube.connect(settings.request_timeout, kubeconfig(kmock, tmp_path)) as kube:
+        async with turns((NS, "demo")):  # the server's loop is in the middle of a reconcile
+            checking = asyncio.create_task(catch_up(kube, LoopClock(), Metrics(), turns, [NS]))
+            await asyncio.sleep(5)
+            assert get(kmock, DEPLOYMENTS, "demo-mcp") is not None, "removed under a running reconcile"
+        await checking
+        assert get(kmock, DEPLOYMENTS, "demo-mcp") is None
 
 
 async def test_expires_at_before_creation_deploys_nothing(kmock: Emulator, tmp_path: Path) -> None:

@@ -14,9 +14,11 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from kubernetes_asyncio import client, config
 
 from coviu_operator.names import CRD_NAME
+from coviu_operator.rbac import cluster_role
 from coviu_operator.settings import OperatorSettings
 from coviu_operator.testing import OperatorThread
 from tests.cluster import ControlPlane
@@ -26,6 +28,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 # Installed before the controllers start, so garbage collection knows their kinds at once.
 CRDS = sorted((ROOT / "crds").glob("*.yaml")) + sorted((HERE / "crds").glob("*.yaml"))
+OPERATOR_USER = "coviu-operator-under-test"
 _ours: set[str] = set()  # node ids of the tests collected under this directory
 _outcomes: dict[str, int] = {"passed": 0, "failed": 0, "skipped": 0}
 
@@ -93,6 +96,20 @@ def crd(control_plane: ControlPlane) -> None:
     """The CoviuMCPServer CRD, established (the plane installs crds/ before its controllers start)."""
     control_plane.kubectl("apply", "-f", str(CRD_FILE))
     control_plane.kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{CRD_NAME}")
+
+
+@pytest.fixture(scope="session")
+def operator_kubeconfig(control_plane: ControlPlane) -> str:
+    """Credentials of a user bound to exactly the ClusterRole of coviu_operator.rbac, so that a
+    permission the docs forget fails the tests that log in with them."""
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+        "metadata": {"name": OPERATOR_USER},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": OPERATOR_USER},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": OPERATOR_USER}],
+    }
+    control_plane.kubectl("apply", "-f", "-", input=yaml.safe_dump_all([cluster_role(OPERATOR_USER), binding]))
+    return str(control_plane.user_kubeconfig(OPERATOR_USER))
 
 
 @pytest.fixture(scope="module")
