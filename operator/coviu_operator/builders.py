@@ -149,6 +149,8 @@ def proxy_env(server: Server, settings: OperatorSettings) -> list[dict[str, Any]
         env.append({"name": "MCP_EXPIRES_AT", "value": rfc3339(spec.expires_at)})
     if spec.public_url:
         env.append({"name": "MCP_PUBLIC_URL", "value": spec.public_url})
+    if settings.forwarded_allow_ips:
+        env.append({"name": "MCP_FORWARDED_ALLOW_IPS", "value": ",".join(settings.forwarded_allow_ips)})
     return env
 
 

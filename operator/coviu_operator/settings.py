@@ -4,10 +4,11 @@ at start-up so a bad value stops the process with a message instead of failing l
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, ValidationError
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from .models import Resources
@@ -35,6 +36,16 @@ def _comma_list(value: Any) -> Any:
     return value
 
 
+def _addresses_or_any(value: tuple[str, ...]) -> tuple[str, ...]:
+    for item in value:
+        if item != "*":
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address, a network or *") from None
+    return value
+
+
 class OperatorSettings(BaseSettings):
     """Defaults for every server plus how the operator itself runs."""
 
@@ -42,8 +53,8 @@ class OperatorSettings(BaseSettings):
         env_prefix=ENV_PREFIX, frozen=True, extra="ignore", use_attribute_docstrings=True,
     )
 
-    image: str = Field(default="ghcr.io/coviu/coviu-mcp-server:0.1.0", min_length=1, pattern=r"^\S+$")
-    """Proxy image for servers that do not set spec.image."""
+    image: str = Field(default="ghcr.io/coviu/coviu-mcp-operator:0.1.0", min_length=1, pattern=r"^\S+$")
+    """Proxy image for servers that do not set spec.image (one image holds the operator and the proxy)."""
     image_pull_policy: str = Field(default="IfNotPresent", pattern=r"^(Always|IfNotPresent|Never)$")
     """Pull policy of the proxy container."""
     resources: Resources = Resources(
@@ -54,6 +65,11 @@ class OperatorSettings(BaseSettings):
     """How long before expiresAt ExpiringSoon turns True (seconds or ISO 8601, e.g. PT24H)."""
     namespaces: Annotated[tuple[str, ...], NoDecode, BeforeValidator(_comma_list)] = ()
     """Comma list of namespaces to watch; empty: the whole cluster."""
+    forwarded_allow_ips: Annotated[
+        tuple[str, ...], NoDecode, BeforeValidator(_comma_list), AfterValidator(_addresses_or_any)
+    ] = ()
+    """Comma list of the addresses or networks of the ingress in front of the proxies (or *), whose
+    X-Forwarded-For names the client: failed-token throttling then counts per real client."""
     resync_interval: float = Field(default=300.0, gt=0)
     """Seconds between drift checks of an unchanged server (changes are handled at once)."""
     cluster_domain: str = Field(default="cluster.local", pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")

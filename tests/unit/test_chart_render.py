@@ -245,7 +245,7 @@ def test_the_operator_env_is_a_valid_configuration(monkeypatch: pytest.MonkeyPat
                   "proxy.imagePullPolicy=Always", "operator.expiringSoonWindowSeconds=1000000",
                   "operator.resyncIntervalSeconds=60", "operator.requestTimeoutSeconds=10",
                   "operator.clusterDomain=corp.internal", "metrics.port=9300", "operator.healthPort=8181",
-                  "proxy.resources.limits.cpu=1")
+                  "proxy.resources.limits.cpu=1", "proxy.forwardedAllowIps={10.2.0.0/16,fd00::1}")
     env = env_of(docs)
     unknown = {name for name in env if name.removeprefix(ENV_PREFIX).lower() not in OperatorSettings.model_fields}
     assert not unknown, "the operator ignores these variables"
@@ -260,6 +260,7 @@ def test_the_operator_env_is_a_valid_configuration(monkeypatch: pytest.MonkeyPat
         "requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": 1, "memory": "256Mi"}}
     assert settings.expiring_soon_window.total_seconds() == 1_000_000
     assert settings.namespaces == ("clinic-a", "clinic-b")
+    assert settings.forwarded_allow_ips == ("10.2.0.0/16", "fd00::1")
     assert (settings.resync_interval, settings.request_timeout) == (60, 10)
     assert (settings.cluster_domain, settings.metrics_port, settings.health_port) == ("corp.internal", 9300, 8181)
     ports = one(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0]["ports"]

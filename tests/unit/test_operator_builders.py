@@ -144,6 +144,13 @@ def test_optional_spec_fields_become_proxy_settings() -> None:
     assert env["MCP_API_TOKEN_SHA256S"] == secret_ref("MCP_API_TOKEN_SHA256S", "demo-mcp-token", "api_token_sha256s")
 
 
+def test_the_ingress_addresses_let_the_proxy_throttle_per_real_client() -> None:
+    assert "MCP_FORWARDED_ALLOW_IPS" not in env_of(builders.deployment(server(), SETTINGS, HASH))
+    settings = SETTINGS.model_copy(update={"forwarded_allow_ips": ("10.0.0.0/8", "192.168.1.7")})
+    env = env_of(builders.deployment(server(), settings, HASH))
+    assert env["MCP_FORWARDED_ALLOW_IPS"]["value"] == "10.0.0.0/8,192.168.1.7"
+
+
 def all_options() -> Server:
     return server(methods=["read"], tags=["triage"], expiresAt="2030-01-01T00:00:00Z",
                   publicURL="https://mcp.example.com", requireApiTokenAuth=True, apiTokenSecretRef={"name": "api"},

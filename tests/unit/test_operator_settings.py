@@ -23,7 +23,9 @@ def test_values_come_from_prefixed_variables(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("COVIU_OPERATOR_EXPIRING_SOON_WINDOW", "PT2H")
     monkeypatch.setenv("COVIU_OPERATOR_RESOURCES", '{"limits": {"memory": "512Mi"}}')
     monkeypatch.setenv("COVIU_OPERATOR_IMAGE", "registry.example/coviu-mcp-server:1.2.3")
+    monkeypatch.setenv("COVIU_OPERATOR_FORWARDED_ALLOW_IPS", "10.0.0.0/8, *")
     settings = load_settings()
+    assert settings.forwarded_allow_ips == ("10.0.0.0/8", "*")
     assert settings.namespaces == ("clinic-a", "clinic-b")
     assert settings.expiring_soon_window == timedelta(hours=2)
     assert settings.resources.limits == {"memory": "512Mi"} and settings.resources.requests is None
@@ -36,6 +38,7 @@ def test_values_come_from_prefixed_variables(monkeypatch: pytest.MonkeyPatch) ->
     ("COVIU_OPERATOR_IMAGE_PULL_POLICY", "Sometimes"),
     ("COVIU_OPERATOR_RESOURCES", '{"limits": {"memory": "lots"}}'),
     ("COVIU_OPERATOR_RESYNC_INTERVAL", "0"),
+    ("COVIU_OPERATOR_FORWARDED_ALLOW_IPS", "10.0.0.0/8,ingress.example"),
 ])
 def test_bad_values_are_named(monkeypatch: pytest.MonkeyPatch, variable: str, value: str) -> None:
     monkeypatch.setenv(variable, value)
