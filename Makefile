@@ -8,12 +8,14 @@ CACHE := $(CURDIR)/.cache
 K8S_BIN := $(CACHE)/k8s/bin
 NODE_DIR := $(CACHE)/node
 
-.PHONY: help demo test test-fast bench cluster venv k8s-tools kube-clients node-tools lock clean image chart-lint crd soak
+.PHONY: help demo test test-fast bench cluster venv k8s-tools kube-clients node-tools lock clean image chart-lint crd soak chaos
 
 help:
 	@echo "make demo   - run the triage and compliance workflows through a real MCP client against the sandbox"
 	@echo "make test   - install everything and run the whole test suite (unit, in-process, real processes, real cluster)"
 	@echo "make bench  - run the benchmark scripts in bench/"
+	@echo "make soak   - 30 minutes of mixed load through one proxy"
+	@echo "make chaos  - operator fault injection with 1,000 servers on a local control plane"
 	@echo "make cluster - start a local control plane in the foreground and print its KUBECONFIG"
 
 $(VENV)/.installed: pyproject.toml constraints.txt
@@ -60,6 +62,11 @@ bench: venv k8s-tools kube-clients
 # 30 minutes of mixed load through one proxy: errors and memory drift (docs/reliability.md).
 soak: venv
 	$(PY) bench/soak.py
+
+# 1,000 servers, then deletions, creations and expiries in bursts while the operator is
+# SIGKILLed and the API server and etcd are restarted (docs/reliability.md).
+chaos: venv k8s-tools kube-clients
+	BENCH_OPERATOR_FAULTS=1 $(PY) bench/bench_operator_scale.py
 
 cluster: venv k8s-tools kube-clients
 	$(PY) hack/local-cluster.py
