@@ -2,7 +2,8 @@
 
 Every CoviuMCPServer gets one daemon (controller.run) that owns all its work. The other
 handlers only poke that daemon: a change of the server itself, of a Secret it references,
-or of one of its children. Handlers use their own registry, passed to kopf explicitly, so
+or of one of its children. They are coroutines so that they run on the event loop that owns
+the loops' wake-up state (kopf runs plain functions in a thread pool). Handlers use their own registry, passed to kopf explicitly, so
 importing this module has no effect on any other kopf operator in the process.
 """
 
@@ -51,7 +52,7 @@ async def server(*, body: kopf.Body, memo: kopf.Memo, stopped: kopf.DaemonStoppe
 
 
 @kopf.on.event(GROUP, VERSION, PLURAL, id="server-changed", registry=registry)
-def server_changed(*, body: kopf.Body, namespace: str | None, name: str, memo: kopf.Memo, **_: Any) -> None:
+async def server_changed(*, body: kopf.Body, namespace: str | None, name: str, memo: kopf.Memo, **_: Any) -> None:
     """Wake the server on spec or rotate-token changes, and on status writes by anyone else; its own
     status writes do not wake it."""
     assert namespace is not None  # the resource is namespaced (as are all below)
@@ -68,12 +69,12 @@ def referenced_secrets(spec: Mapping[str, Any]) -> set[str]:
 
 
 @kopf.index(GROUP, VERSION, PLURAL, id="secret_users", registry=registry)
-def secret_users(*, namespace: str | None, name: str, spec: kopf.Spec, **_: Any) -> dict[tuple[str | None, str], str]:
+async def secret_users(*, namespace: str | None, name: str, spec: kopf.Spec, **_: Any) -> dict[tuple[str | None, str], str]:
     return {(namespace, secret): name for secret in referenced_secrets(spec)}
 
 
 @kopf.on.event("v1", "secrets", id="secret-changed", registry=registry)  # type: ignore[arg-type]  # index kwarg
-def secret_changed(*, body: kopf.Body, type: str | None, namespace: str | None, name: str, labels: kopf.Labels,
+async def secret_changed(*, body: kopf.Body, type: str | None, namespace: str | None, name: str, labels: kopf.Labels,
                    secret_users: kopf.Index[Any, str], memo: kopf.Memo, **_: Any) -> None:
     """A referenced Secret or a server's own token Secret changed, appeared or vanished."""
     assert namespace is not None
@@ -90,7 +91,7 @@ def secret_changed(*, body: kopf.Body, type: str | None, namespace: str | None, 
 @kopf.on.event("apps", "v1", "deployments", id="deployment-changed", labels=CHILDREN, registry=registry)
 @kopf.on.event("v1", "services", id="service-changed", labels=CHILDREN, registry=registry)
 @kopf.on.event("v1", "serviceaccounts", id="serviceaccount-changed", labels=CHILDREN, registry=registry)
-def child_changed(*, body: kopf.Body, type: str | None, namespace: str | None, name: str, labels: kopf.Labels,
+async def child_changed(*, body: kopf.Body, type: str | None, namespace: str | None, name: str, labels: kopf.Labels,
                   memo: kopf.Memo, **_: Any) -> None:
     """A child changed (a rollout progressed) or was removed: the owner re-checks and repairs."""
     assert namespace is not None
