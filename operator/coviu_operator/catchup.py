@@ -4,9 +4,8 @@ After a restart kopf needs a second or more to list every resource and start a d
 server, and then every server reconciles at once. A server whose `expiresAt` passed while no
 operator ran, or passes during that start-up, would wait its turn behind all of them; here
 its workload is removed after one list request, at once or at its instant (re-read first, in
-case the spec moved it). The record
-(status, the Expired Event) stays with the server's own loop, whose teardown then finds the
-objects gone.
+case the spec moved it). The record (status, the Expired Event) stays with the server's own
+loop, whose teardown then finds the objects gone.
 """
 
 from __future__ import annotations
@@ -20,8 +19,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from .conditions import EXPIRED
-from .errors import KubeError
 from .controller import Turns
+from .errors import KubeError
 from .expiry import Clock, seconds_until
 from .kube import Kube
 from .metrics import Metrics

@@ -5,13 +5,15 @@ changes, events of its Secrets and children (delivered as pokes), its expiry ins
 a periodic drift check. After each reconcile it sleeps until the earliest of: a poke, the
 next expiry instant (exactly, with no polling), the resync interval, or a retry backoff.
 Objects whose expiry passed while the operator was down are torn down by the first
-reconcile after start-up, since kopf starts a daemon for every existing object.
+reconcile after start-up (kopf starts a daemon for every existing object), or before it by
+the start-up expiry check (catchup.py), which takes the same per-server turn.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import copy
 import hashlib
 import json
@@ -162,12 +164,9 @@ async def run(body: kopf.Body, runtime: Runtime, stopped: kopf.DaemonStopped, lo
         while not stopped:
             event.clear()
             try:
-                if _expiry_due(body, runtime.context.clock.now()):
-                    async with runtime.turns(key):
-                        outcome = await _reconcile_once(body, written, runtime, logger)
-                else:
-                    async with runtime.routine, runtime.turns(key):
-                        outcome = await _reconcile_once(body, written, runtime, logger)
+                due = _expiry_due(body, runtime.context.clock.now())
+                async with contextlib.nullcontext() if due else runtime.routine, runtime.turns(key):
+                    outcome = await _reconcile_once(body, written, runtime, logger)
             except TransientKubeError as exc:
                 failures += 1
                 delay = min(2.0 ** (failures - 1), MAX_BACKOFF)

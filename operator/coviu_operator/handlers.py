@@ -3,8 +3,9 @@
 Every CoviuMCPServer gets one daemon (controller.run) that owns all its work. The other
 handlers only poke that daemon: a change of the server itself, of a Secret it references,
 or of one of its children. They are coroutines so that they run on the event loop that owns
-the loops' wake-up state (kopf runs plain functions in a thread pool). Handlers use their own registry, passed to kopf explicitly, so
-importing this module has no effect on any other kopf operator in the process.
+the loops' wake-up state (kopf runs plain functions in a thread pool). Handlers use their own
+registry, passed to kopf explicitly, so importing this module has no effect on any other kopf
+operator in the process.
 """
 
 from __future__ import annotations
@@ -69,13 +70,15 @@ def referenced_secrets(spec: Mapping[str, Any]) -> set[str]:
 
 
 @kopf.index(GROUP, VERSION, PLURAL, id="secret_users", registry=registry)
-async def secret_users(*, namespace: str | None, name: str, spec: kopf.Spec, **_: Any) -> dict[tuple[str | None, str], str]:
+async def secret_users(
+    *, namespace: str | None, name: str, spec: kopf.Spec, **_: Any
+) -> dict[tuple[str | None, str], str]:
     return {(namespace, secret): name for secret in referenced_secrets(spec)}
 
 
 @kopf.on.event("v1", "secrets", id="secret-changed", registry=registry)  # type: ignore[arg-type]  # index kwarg
-async def secret_changed(*, body: kopf.Body, type: str | None, namespace: str | None, name: str, labels: kopf.Labels,
-                   secret_users: kopf.Index[Any, str], memo: kopf.Memo, **_: Any) -> None:
+async def secret_changed(*, body: kopf.Body, type: str | None, namespace: str | None, name: str,
+                         labels: kopf.Labels, secret_users: kopf.Index[Any, str], memo: kopf.Memo, **_: Any) -> None:
     """A referenced Secret or a server's own token Secret changed, appeared or vanished."""
     assert namespace is not None
     users = set(secret_users.get((namespace, name), ()))
@@ -91,8 +94,8 @@ async def secret_changed(*, body: kopf.Body, type: str | None, namespace: str | 
 @kopf.on.event("apps", "v1", "deployments", id="deployment-changed", labels=CHILDREN, registry=registry)
 @kopf.on.event("v1", "services", id="service-changed", labels=CHILDREN, registry=registry)
 @kopf.on.event("v1", "serviceaccounts", id="serviceaccount-changed", labels=CHILDREN, registry=registry)
-async def child_changed(*, body: kopf.Body, type: str | None, namespace: str | None, name: str, labels: kopf.Labels,
-                  memo: kopf.Memo, **_: Any) -> None:
+async def child_changed(*, body: kopf.Body, type: str | None, namespace: str | None, name: str,
+                        labels: kopf.Labels, memo: kopf.Memo, **_: Any) -> None:
     """A child changed (a rollout progressed) or was removed: the owner re-checks and repairs."""
     assert namespace is not None
     owner = labels.get(SERVER_LABEL)

@@ -259,8 +259,7 @@ async def test_the_start_up_check_removes_due_workloads_without_waiting_for_kopf
         await eventually(lambda: all(get(kmock, DEPLOYMENTS, f"{n}-mcp") for n in ("overdue", "soon", "later")))
     await sleep_until(120)  # down while "overdue" passes; "soon" is 5 s away
 
-    settings = OperatorSettings()
-    async with Kube.connect(settings.request_timeout, kubeconfig(kmock, tmp_path)) as kube:  # no kopf at all
+    async with kube_client(kmock, tmp_path) as kube:  # no kopf at all
         metrics = Metrics()
         checking = asyncio.create_task(catch_up(kube, LoopClock(), metrics, Turns(), [NS]))
         await eventually(lambda: get(kmock, DEPLOYMENTS, "overdue-mcp") is None, timeout=0.1)
@@ -273,12 +272,23 @@ async def test_the_start_up_check_removes_due_workloads_without_waiting_for_kopf
         assert metrics.registry.get_sample_value("coviu_operator_teardowns_total") == 2
 
 
+async def deployed_demo(api: Emulator, expires_in: float) -> None:
+    """A server and its Deployment as an operator left them, with no operator running."""
+    await create(api, demo(expiresAt=(EPOCH + timedelta(seconds=expires_in)).isoformat()))
+    await create(api, {"apiVersion": "apps/v1", "kind": "Deployment",
+                       "metadata": {"name": "demo-mcp", "namespace": NS}})
+
+
+@asynccontextmanager
+async def kube_client(api: Emulator, tmp_path: Path) -> AsyncIterator[Kube]:
+    async with Kube.connect(OperatorSettings().request_timeout, kubeconfig(api, tmp_path)) as kube:
+        yield kube
+
+
 async def test_an_expiry_moved_later_during_start_up_is_not_carried_out(kmock: Emulator, tmp_path: Path) -> None:
-    await create(kmock, demo(expiresAt=(EPOCH + timedelta(seconds=60)).isoformat()))
-    await create(kmock, {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "demo-mcp", "namespace": NS}})
+    await deployed_demo(kmock, expires_in=60)
     await sleep_until(55)
-    settings = OperatorSettings()
-    async with Kube.connect(settings.request_timeout, kubeconfig(kmock, tmp_path)) as kube:
+    async with kube_client(kmock, tmp_path) as kube:
         checking = asyncio.create_task(catch_up(kube, LoopClock(), Metrics(), Turns(), [NS]))
         await asyncio.sleep(1)  # the check has planned the teardown for 60 s
         await patch(kmock, f"/apis/mcp.coviu.dev/v1alpha1/namespaces/{NS}/coviumcpservers/demo",
@@ -289,11 +299,10 @@ async def test_an_expiry_moved_later_during_start_up_is_not_carried_out(kmock: E
 
 
 async def test_the_start_up_check_waits_for_a_reconcile_in_progress(kmock: Emulator, tmp_path: Path) -> None:
-    await create(kmock, demo(expiresAt=(EPOCH + timedelta(seconds=60)).isoformat()))
-    await create(kmock, {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "demo-mcp", "namespace": NS}})
+    await deployed_demo(kmock, expires_in=60)
     await sleep_until(61)
-    settings, turns = OperatorSettings(), Turns()
-    async with Kube.connect(settings.request_timeout, kubeconfig(kmock, tmp_path)) as kube:
+    turns = Turns()
+    async with kube_client(kmock, tmp_path) as kube:
         async with turns((NS, "demo")):  # the server's loop is in the middle of a reconcile
             checking = asyncio.create_task(catch_up(kube, LoopClock(), Metrics(), turns, [NS]))
             await asyncio.sleep(5)
