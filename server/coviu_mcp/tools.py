@@ -19,6 +19,8 @@ from jsonschema import Draft202012Validator
 
 from coviu_catalog import Pagination, Record, tool_name
 
+from .validation import ArgumentValidator
+
 # Path values are ids: refusing '/', '.', '..' and other reserved characters keeps every call on
 # the endpoint its record names, whatever the model puts in an argument.
 PATH_VALUE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_~-]*$"
@@ -82,7 +84,7 @@ def build_tool(record: Record) -> ToolSpec:
         output_schema=outputs,
         annotations=annotations(record),
     )
-    return ToolSpec(record, tool, inputs, outputs, Draft202012Validator(inputs))
+    return ToolSpec(record, tool, inputs, outputs, ArgumentValidator(inputs))
 
 
 def input_schema(record: Record) -> dict[str, Any]:
