@@ -274,15 +274,18 @@ def proxy(
     bench/proxy_asgi.py:app (uvicorn's supervisor shares one listening socket with N workers).
     mode "reuseport": N separate processes, each binding the same port with SO_REUSEPORT.
     `command` replaces the console script in mode "single" (to try a variant of the proxy).
-    `on_start(port)` is called just before the process is spawned (cold-start timing).
+    `on_start(port)` is called just before the process is spawned (cold-start timing), with the
+    port that answers /readyz: the admin port of the console script, the shared port otherwise
+    (bench/proxy_asgi.py serves the admin routes there too).
     """
-    port = free_port()
+    port, admin_port = free_port(), free_port()
     token, digest = mint_token()
-    environment = proxy_env(box, port, digest, **env)
+    environment = proxy_env(box, port, digest, MCP_ADMIN_PORT=str(admin_port), **env)
     if on_start is not None:
-        on_start(port)
+        on_start(admin_port if mode == "single" else port)
     if mode == "single":
-        with running(command or [console_script("coviu-mcp-server")], port, "/readyz", environment) as run:
+        args = command or [console_script("coviu-mcp-server")]
+        with running(args, port, "/readyz", environment, ready_port=admin_port) as run:
             yield Server("proxy", run, port, token)
         return
     if mode == "workers":

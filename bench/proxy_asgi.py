@@ -4,6 +4,8 @@
     python bench/proxy_asgi.py                                       # one SO_REUSEPORT process
 
 Configuration comes from the same environment as `coviu-mcp-server` (HOST, PORT, COVIU_*, MCP_*).
+Processes sharing one port have no separate admin port here: /healthz, /readyz and /metrics are
+served on the shared port, which suits a benchmark on loopback and nothing else.
 """
 
 from __future__ import annotations
@@ -11,17 +13,30 @@ from __future__ import annotations
 import socket
 
 import uvicorn
-from starlette.applications import Starlette
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from coviu_mcp.app import create_app
 from coviu_mcp.config import load_settings
 from coviu_mcp.logs import configure
 
 
-def app() -> Starlette:
+_ADMIN_PATHS = ("/healthz", "/readyz", "/metrics")
+
+
+def with_admin_routes(proxy: ASGIApp) -> ASGIApp:
+    admin: ASGIApp = proxy.state.admin  # type: ignore[attr-defined]
+
+    async def serve(scope: Scope, receive: Receive, send: Send) -> None:
+        target = admin if scope["type"] == "http" and scope["path"] in _ADMIN_PATHS else proxy
+        await target(scope, receive, send)
+
+    return serve
+
+
+def app() -> ASGIApp:
     settings = load_settings()
     configure(settings.log_level)
-    return create_app(settings)
+    return with_admin_routes(create_app(settings))
 
 
 def main() -> None:
@@ -34,7 +49,7 @@ def main() -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((settings.host, settings.port))
     config = uvicorn.Config(
-        create_app(settings), access_log=False, log_config=None, lifespan="on", timeout_graceful_shutdown=10
+        with_admin_routes(create_app(settings)), access_log=False, log_config=None, lifespan="on", timeout_graceful_shutdown=10
     )
     uvicorn.Server(config).run(sockets=[sock])
 

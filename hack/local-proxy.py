@@ -46,9 +46,9 @@ def main() -> int:
     if token_secret is None:
         raise SystemExit(f"no token Secret {token_secret_name(args.name)} yet: is the server Ready?")
     token = base64.b64decode(token_secret["data"]["token"]).decode()
-    port = args.port or free_port()
-    env = {**resolve_env(deployment, secrets), "HOST": "127.0.0.1", "PORT": str(port)}
-    with running([console_script("coviu-mcp-server")], port, "/healthz", env) as server:
+    port, admin_port = args.port or free_port(), free_port()
+    env = {**resolve_env(deployment, secrets), "HOST": "127.0.0.1", "PORT": str(port), "MCP_ADMIN_PORT": str(admin_port)}
+    with running([console_script("coviu-mcp-server")], port, "/healthz", env, ready_port=admin_port) as server:
         print(f"MCP URL: {server.base_url}/mcp/{token}", flush=True)
         print("Serving until Ctrl-C.", flush=True)
         try:

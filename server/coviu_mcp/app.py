@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -14,8 +15,11 @@ from coviu_catalog import Catalog, load_catalog, select
 
 from .calls import ToolCaller
 from .config import ServerSettings
-from .endpoints import FilesEndpoint, McpEndpoint, healthz, metrics_endpoint, readyz
+from .admin import Readiness, create_admin_app
+from .endpoints import FilesEndpoint, McpEndpoint, NotFoundEndpoint
+from .expiry import Expiry
 from .guard import Guard
+from .links import LinkSigner
 from .metrics import ProxyMetrics
 from .protocol import build_server, build_session_manager
 from .tools import build_tools
@@ -28,30 +32,40 @@ def create_app(
     catalog: Catalog | None = None,
     upstream_transport: httpx.AsyncBaseTransport | None = None,
 ) -> Starlette:
-    """Build the proxy. Raises CatalogError when the filters select nothing or name unknown values."""
+    """Build the proxy (the MCP port's app; `app.state.admin` is the admin port's).
+
+    Raises CatalogError when the filters select nothing or name unknown values.
+    """
     catalog = catalog or load_catalog()
     tools = build_tools(select(catalog.records, settings.methods or None, settings.tags or None))
     metrics = ProxyMetrics()
     guard = Guard(settings, metrics)
+    links = LinkSigner.from_settings(settings)
+    expiry = Expiry(settings.expires_at)
+    readiness = Readiness(len(tools))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         upstream = CoviuClient(settings, upstream_transport)
         caller = ToolCaller(
-            tools, upstream, metrics, str(settings.public_url) if settings.public_url else None, settings.embed_max_bytes
+            tools, upstream, metrics, str(settings.public_url) if settings.public_url else None, settings.embed_max_bytes,
+            links,
         )
         manager = build_session_manager(build_server(tools, caller), settings.max_body_bytes)
+        watcher = asyncio.create_task(readiness.watch(upstream.tokens.get))
         try:
             async with manager.run():
                 yield {"upstream": upstream, "mcp_manager": manager, "tools": tools, "metrics": metrics}
         finally:
+            watcher.cancel()
             await upstream.aclose()
 
     routes = [
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/readyz", readyz, methods=["GET"]),
-        Route("/metrics", metrics_endpoint, methods=["GET"]),
-        Route("/mcp/{token}", McpEndpoint(guard)),
-        Route("/mcp/{token}/files/{tool}", FilesEndpoint(guard, tools, metrics)),
+        Route("/mcp/files/{tool}", FilesEndpoint(guard, tools, metrics, links, expiry, settings.max_downloads)),
+        Route("/mcp/{token}", McpEndpoint(guard, expiry)),
+        Route("/{path:path}", NotFoundEndpoint(guard)),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.router.redirect_slashes = False
+    app.state.admin = create_admin_app(readiness, metrics)
+    return app

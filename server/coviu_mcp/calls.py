@@ -13,7 +13,6 @@ import time
 from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx
 import mcp_types as types
@@ -22,6 +21,7 @@ from starlette.requests import Request
 
 from . import ratelimit, results
 from .errors import ProxyError
+from .links import LinkSigner
 from .metrics import ProxyMetrics
 from .tools import RoutedArguments, ToolSpec, route_arguments
 from .upstream import CoviuClient
@@ -42,12 +42,14 @@ class ToolCaller:
         metrics: ProxyMetrics,
         public_url: str | None,
         embed_max_bytes: int,
+        links: LinkSigner,
     ) -> None:
         self._tools = tools
         self._upstream = upstream
         self._metrics = metrics
         self._public_url = public_url.rstrip("/") if public_url else None
         self._embed_max_bytes = embed_max_bytes
+        self._links = links
 
     async def __call__(self, request: Request | None, name: str, arguments: Mapping[str, Any] | None) -> types.CallToolResult:
         spec = self._tools.get(name)
@@ -127,8 +129,7 @@ class ToolCaller:
         if request is None:
             raise ProxyError("download links need an HTTP request")
         base = self._public_url or str(request.base_url).rstrip("/")
-        token = request.path_params["token"]
-        return f"{base}/mcp/{token}/files/{spec.name}?{urlencode(sorted(arguments.items()))}"
+        return base + self._links.path(spec.name, arguments)
 
 
 def _describe(error: Any) -> str:

@@ -7,6 +7,9 @@ client credentials: the URL token and the API tokens come as SHA-256 hex digests
 
 from __future__ import annotations
 
+import base64
+import binascii
+import ipaddress
 import re
 from datetime import datetime
 from typing import Annotated, Any
@@ -42,8 +45,33 @@ def _aware(value: datetime) -> datetime:
     return value
 
 
+def _trusted_networks(values: tuple[str, ...]) -> tuple[str, ...]:
+    for value in values:
+        if value == "*":
+            raise ValueError("'*' would let any client name itself in X-Forwarded-For; list the ingress addresses or networks")
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ValueError(f"{value!r} is not an IP address or network") from None
+    return values
+
+
+def _signing_key(value: SecretStr | None) -> SecretStr | None:
+    if value is None:
+        return None
+    text = value.get_secret_value().strip()
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        raise ValueError("must be base64url (at least 32 random bytes)") from None
+    if len(raw) < MIN_LINK_KEY_BYTES:
+        raise ValueError(f"must decode to at least {MIN_LINK_KEY_BYTES} bytes; it decodes to {len(raw)}")
+    return value
+
+
 CommaList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_comma_list)]
 Sha256Hex = Annotated[str, AfterValidator(_sha256_hex)]
+MIN_LINK_KEY_BYTES = 32
 
 
 class ServerSettings(BaseSettings):
@@ -99,19 +127,47 @@ class ServerSettings(BaseSettings):
     auth_failure_window: float = Field(
         60.0, gt=0, alias="MCP_AUTH_FAILURE_WINDOW", description="Seconds over which failed attempts are counted."
     )
-    forwarded_allow_ips: str = Field(
-        "", alias="MCP_FORWARDED_ALLOW_IPS",
-        description="Comma list of proxy addresses (or '*') whose X-Forwarded-For names the client, so "
-        "throttling applies per real client behind an ingress; empty: the peer address is the client.",
+    forwarded_allow_ips: Annotated[tuple[str, ...], NoDecode, BeforeValidator(_comma_list), AfterValidator(_trusted_networks)] = Field(
+        (), alias="MCP_FORWARDED_ALLOW_IPS",
+        description="Comma list of ingress addresses or networks (never '*') whose X-Forwarded-For is believed; "
+        "the client is the rightmost address not in this list, so throttling applies per real client; "
+        "empty: the peer address is the client.",
+    )
+    link_signing_key: Annotated[SecretStr | None, AfterValidator(_signing_key)] = Field(
+        None, alias="MCP_LINK_SIGNING_KEY",
+        description="Base64url key (at least 32 random bytes) that signs download links; shared by all replicas. "
+        "Unset: a random key per process, so links work only on the replica that made them.",
+    )
+    link_ttl: float = Field(
+        900.0, gt=0, le=86_400, alias="MCP_LINK_TTL",
+        description="Seconds a download link stays valid (never past MCP_EXPIRES_AT).",
+    )
+    max_downloads: int = Field(
+        100, ge=1, alias="MCP_MAX_DOWNLOADS",
+        description="Concurrent downloads; they use their own Coviu connection pool, so tool calls never wait on them.",
+    )
+    header_timeout: float = Field(
+        10.0, gt=0, alias="MCP_HEADER_TIMEOUT",
+        description="Seconds a connection may take to send a request's headers before it is closed.",
+    )
+    max_connections: int = Field(
+        1000, ge=1, alias="MCP_MAX_CONNECTIONS",
+        description="Open connections and requests served at once on the MCP port; beyond it: 503.",
     )
     host: str = Field("0.0.0.0", alias="HOST", description="Address to listen on.")
-    port: int = Field(8080, ge=1, le=65535, alias="PORT", description="Port to listen on.")
+    port: int = Field(8080, ge=1, le=65535, alias="PORT", description="MCP port: MCP and download links only.")
+    admin_port: int = Field(
+        9090, ge=1, le=65535, alias="MCP_ADMIN_PORT",
+        description="Admin port on the same address: /healthz, /readyz and /metrics (not for MCP clients).",
+    )
     log_level: str = Field("info", alias="LOG_LEVEL", description="debug, info, warning or error.")
 
     @model_validator(mode="after")
     def _api_tokens_given(self) -> ServerSettings:
         if self.require_api_token and not self.api_token_sha256s:
             raise ValueError("MCP_REQUIRE_API_TOKEN is true but MCP_API_TOKEN_SHA256S is empty")
+        if self.admin_port == self.port:
+            raise ValueError(f"MCP_ADMIN_PORT must differ from PORT ({self.port}): the admin port is not for MCP clients")
         return self
 
     @property

@@ -105,15 +105,16 @@ async def run(server_url: str, sandbox_url: str) -> None:
 
 
 def main() -> int:
-    sandbox_port, server_port = free_port(), free_port()
+    sandbox_port, server_port, admin_port = free_port(), free_port(), free_port()
     token, digest = mint_token()
     sandbox_args = [console_script("coviu-sandbox"), "--host", "127.0.0.1", "--port", str(sandbox_port)]
     with running(sandbox_args, sandbox_port, "/_sandbox/seed") as sandbox:
         env = {
             "COVIU_API_BASE_URL": f"{sandbox.base_url}/v1", "COVIU_CLIENT_ID": CLIENT_ID, "COVIU_CLIENT_SECRET": CLIENT_SECRET,
             "MCP_TOKEN_SHA256": digest, "HOST": "127.0.0.1", "PORT": str(server_port), "LOG_LEVEL": "warning",
+            "MCP_ADMIN_PORT": str(admin_port),
         }
-        with running([console_script("coviu-mcp-server")], server_port, "/readyz", env) as server:
+        with running([console_script("coviu-mcp-server")], server_port, "/readyz", env, ready_port=admin_port) as server:
             url = f"{server.base_url}/mcp/{token}"
             print(f"Coviu sandbox:   {sandbox.base_url}/v1 (client {CLIENT_ID})")
             print(f"Coviu MCP server: {server.base_url}/mcp/<token> (token minted for this run)")

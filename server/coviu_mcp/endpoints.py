@@ -1,8 +1,9 @@
-"""The HTTP surface: the MCP endpoint, the file download endpoint, and health probes.
+"""The HTTP surface of the MCP port: the MCP endpoint, signed download links, and nothing else.
 
-Both token-scoped endpoints are plain ASGI callables so that every method reaches them and
-the guard answers before anything else runs. Long-lived objects (the SDK's session manager,
-the Coviu client) come from the lifespan state in the ASGI scope.
+Every endpoint is a plain ASGI callable so that every method reaches it and the guard answers
+before anything else runs; any other path gets the guard's 404, never a redirect. Long-lived
+objects (the SDK's session manager, the Coviu client) come from the lifespan state in the
+ASGI scope. Health and metrics live on the admin port (admin.py).
 """
 
 from __future__ import annotations
@@ -12,14 +13,15 @@ import logging
 import time
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.types import Message, Receive, Scope, Send
 
 from .calls import response_headers
 from .errors import ProxyError
-from .guard import Guard
+from .expiry import Expiry
+from .guard import Guard, not_found
+from .links import LinkSigner
 from .metrics import ProxyMetrics
 from .tools import ToolSpec, route_arguments
 
@@ -30,8 +32,9 @@ _FILE_HEADERS = ("content-type", "content-length", "content-range", "accept-rang
 
 
 class McpEndpoint:
-    def __init__(self, guard: Guard) -> None:
+    def __init__(self, guard: Guard, expiry: Expiry) -> None:
         self._guard = guard
+        self._expiry = expiry
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
@@ -61,23 +64,52 @@ class McpEndpoint:
             await send(message)
 
         try:
-            await scope["state"]["mcp_manager"].handle_request(scope, receive, send_with_headers)
+            async with self._expiry.timeout():
+                await scope["state"]["mcp_manager"].handle_request(scope, receive, send_with_headers)
+        except TimeoutError:
+            # The server expired during the call: the call is cut and the client told why.
+            if status == 0:
+                response = self._guard.expired()
+                await response(scope, receive, send)
+                status = response.status_code
         finally:
             response_headers.reset(token)
         return status
 
 
-class FilesEndpoint:
-    """GET /mcp/{token}/files/{tool}?args: streams a Coviu file, passing Range through.
+class NotFoundEndpoint:
+    """Every other path on the MCP port: the guard's answer, so no path variant says more."""
 
-    Only binary tools of this server are reachable, with arguments validated like a tool call,
-    so the link cannot be bent into a request for any other Coviu path.
+    def __init__(self, guard: Guard) -> None:
+        self._guard = guard
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        refusal = self._guard.check(scope)
+        response = refusal.response if refusal is not None else not_found()
+        await response(scope, receive, send)
+        _log_access(scope, response.status_code, started)
+
+
+class FilesEndpoint:
+    """GET /mcp/files/{tool}?args&expires&signature: streams a Coviu file, passing Range through.
+
+    Only a genuine, unexpired link opens a file, and only the one its signature covers: a binary
+    tool of this server with the arguments it was made for, validated like a tool call. Downloads
+    run on their own Coviu connection pool, at most `max_downloads` at once, and stop at expiry.
     """
 
-    def __init__(self, guard: Guard, tools: dict[str, ToolSpec], metrics: ProxyMetrics) -> None:
+    def __init__(
+        self, guard: Guard, tools: dict[str, ToolSpec], metrics: ProxyMetrics, links: LinkSigner,
+        expiry: Expiry, max_downloads: int,
+    ) -> None:
         self._guard = guard
         self._tools = tools
         self._metrics = metrics
+        self._links = links
+        self._expiry = expiry
+        self._max_downloads = max_downloads
+        self._active = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
@@ -86,23 +118,41 @@ class FilesEndpoint:
         _log_access(scope, response.status_code, started)
 
     async def _respond(self, scope: Scope, receive: Receive) -> Response:
-        refusal = self._guard.check(scope)
-        if refusal is not None:
-            return refusal.response
-        if scope["method"] not in ("GET", "HEAD"):
-            return PlainTextResponse("Method Not Allowed", 405, headers={"Allow": "GET, HEAD"})
         request = Request(scope, receive)
         spec = self._tools.get(request.path_params["tool"])
-        if spec is None or not spec.is_binary:
-            return PlainTextResponse("Not Found", 404)
-        arguments: dict[str, Any] = dict(request.query_params)
+        arguments = (
+            self._links.verify(spec.name, request.query_params.multi_items())
+            if spec is not None and spec.is_binary else None
+        )
+        refusal = self._guard.check_link(scope, arguments is not None)
+        if refusal is not None:
+            return refusal.response
+        assert spec is not None and arguments is not None
+        if scope["method"] not in ("GET", "HEAD"):
+            return PlainTextResponse("Method Not Allowed", 405, headers={"Allow": "GET, HEAD"})
         problems = sorted(error.message for error in spec.validator.iter_errors(arguments))
         if problems:
             return PlainTextResponse("Invalid download link: " + "; ".join(problems), 400)
+        if self._active >= self._max_downloads:
+            return PlainTextResponse("Too many downloads at once", 503, headers={"Retry-After": "5"})
+        self._active += 1
+        release = True
+        try:
+            async with self._expiry.timeout():
+                response = await self._open(scope, request, spec, arguments)
+            release = not isinstance(response, StreamingResponse)  # a stream releases its slot when done
+            return response
+        except TimeoutError:
+            return not_found()  # the server expired while Coviu was answering: the link is dead
+        finally:
+            if release:
+                self._active -= 1
+
+    async def _open(self, scope: Scope, request: Request, spec: ToolSpec, arguments: dict[str, Any]) -> Response:
         routed = route_arguments(spec.record, arguments)
         passed = {k: v for k, v in request.headers.items() if k in ("range", "if-range")}
         try:
-            upstream = await scope["state"]["upstream"].open_stream(routed.path, routed.query, passed)
+            upstream = await scope["state"]["upstream"].open_stream(routed.path, routed.query, passed, download=True)
         except ProxyError as exc:
             return PlainTextResponse(f"Coviu unavailable: {exc}", 502)
         headers = {k: v for k, v in upstream.headers.items() if k in _FILE_HEADERS}
@@ -112,33 +162,19 @@ class FilesEndpoint:
             return Response(body, upstream.status_code, headers=headers)
 
         async def body() -> Any:
-            # A failure mid-stream propagates: the server aborts the connection, so the client
-            # sees a short body against Content-Length instead of a "complete" truncated file.
+            # A failure mid-stream, or the server's expiry, propagates: the server aborts the
+            # connection, so the client sees a short body against Content-Length instead of a
+            # "complete" truncated file.
             try:
-                async for chunk in upstream.aiter_raw():
-                    self._metrics.bytes_streamed.inc(len(chunk))
-                    yield chunk
+                async with self._expiry.timeout():
+                    async for chunk in upstream.aiter_raw():
+                        self._metrics.bytes_streamed.inc(len(chunk))
+                        yield chunk
             finally:
+                self._active -= 1
                 await upstream.aclose()
 
         return StreamingResponse(body(), upstream.status_code, headers=headers)
-
-
-async def healthz(request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
-
-
-async def readyz(request: Request) -> Response:
-    """Ready when the tools are built (they are, or the app would not start) and Coviu grants a token."""
-    try:
-        await request.state.upstream.tokens.get()
-    except ProxyError as exc:
-        return JSONResponse({"status": "unavailable", "reason": str(exc)}, status_code=503)
-    return JSONResponse({"status": "ready", "tools": len(request.state.tools)})
-
-
-async def metrics_endpoint(request: Request) -> Response:
-    return Response(generate_latest(request.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
 def _encode(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
@@ -151,8 +187,13 @@ def _log_access(scope: Scope, status: int, started: float) -> None:
         "request",
         extra={
             "method": scope["method"],
-            "route": "/mcp/{token}/files" if "tool" in scope.get("path_params", {}) else "/mcp/{token}",
+            "route": _route(scope),
             "status": status,
             "duration_ms": round((time.perf_counter() - started) * 1000, 2),
         },
     )
+
+
+def _route(scope: Scope) -> str:
+    params = scope.get("path_params", {})
+    return "/mcp/files/{tool}" if "tool" in params else "/mcp/{token}" if "token" in params else "other"

@@ -1,9 +1,10 @@
 """Who may use this server, and until when: Host, Origin, URL token, expiry and API tokens.
 
 Every check runs before any MCP or Coviu code sees the request. The URL token is known only
-as a SHA-256 digest and compared in constant time; a wrong token gets the same 404 as an
-unknown path, so probing cannot tell that a server exists. Clients that keep failing are
-throttled before any token is even compared.
+as a SHA-256 digest and compared in constant time; a wrong token, a bad download link and an
+unknown path all get the same 404, so probing cannot tell that a server exists. A client that
+keeps failing is refused with 429, but only its failing attempts: valid credentials always get
+in, so a guesser sharing an address with real users (an ingress) cannot lock them out.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import Scope
 
+from .clients import ClientResolver
 from .config import ServerSettings
 from .metrics import ProxyMetrics
 from .throttle import FailureThrottle
@@ -31,6 +33,11 @@ _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 class Refusal:
     reason: str
     response: Response
+
+
+def not_found() -> Response:
+    """The one answer for a wrong token, a bad link and any unknown path."""
+    return PlainTextResponse("Not Found", 404)
 
 
 class Guard:
@@ -49,31 +56,21 @@ class Guard:
         self._metrics = metrics
         self._clock = clock
         self._throttle = FailureThrottle(settings.auth_failure_limit, settings.auth_failure_window, clock)
+        self._clients = ClientResolver(settings.forwarded_allow_ips)
 
     def check(self, scope: Scope) -> Refusal | None:
+        """The MCP endpoint: URL token, expiry, then the API token when one is required."""
         headers = Headers(scope=scope)
-        if not self._host_allowed(headers.get("host", "")):
-            return self._refuse("host", PlainTextResponse("Invalid Host header", 421))
-        origin = headers.get("origin")
-        if origin is not None and not self._origin_allowed(origin):
-            return self._refuse("origin", PlainTextResponse("Origin not allowed", 403))
-        client = scope["client"][0] if scope.get("client") else "unknown"
-        wait = self._throttle.retry_after(client)
-        if wait is not None:
-            return self._refuse(
-                "throttled",
-                PlainTextResponse(
-                    "Too many failed attempts", 429, headers={"Retry-After": str(max(1, math.ceil(wait)))}
-                ),
-            )
-        if not self._token_matches(scope["path_params"].get("token", "")):
-            self._throttle.record_failure(client)
-            return self._refuse("token", PlainTextResponse("Not Found", 404))
+        refusal = self._check_browser(headers)
+        if refusal is not None:
+            return refusal
+        if not self._token_matches(scope.get("path_params", {}).get("token", "")):
+            return self._fail(scope, "token", not_found())
         if self._expires_at is not None and self._clock() >= self._expires_at:
-            return self._refuse("expired", self._expired())
+            return self._refuse("expired", self.expired())
         if self._api_token_sha256s is not None and not self._api_token_valid(headers):
-            self._throttle.record_failure(client)
-            return self._refuse(
+            return self._fail(
+                scope,
                 "api_token",
                 PlainTextResponse(
                     "This MCP server requires Authorization: Bearer <API token>",
@@ -83,11 +80,40 @@ class Guard:
             )
         return None
 
+    def check_link(self, scope: Scope, valid: bool) -> Refusal | None:
+        """A download link: its signature and lifetime were checked by the caller (`valid`)."""
+        refusal = self._check_browser(Headers(scope=scope))
+        if refusal is not None or valid:
+            return refusal
+        return self._fail(scope, "link", not_found())
+
+    def _check_browser(self, headers: Headers) -> Refusal | None:
+        if not self._host_allowed(headers.get("host", "")):
+            return self._refuse("host", PlainTextResponse("Invalid Host header", 421))
+        origin = headers.get("origin")
+        if origin is not None and not self._origin_allowed(origin):
+            return self._refuse("origin", PlainTextResponse("Origin not allowed", 403))
+        return None
+
+    def _fail(self, scope: Scope, reason: str, response: Response) -> Refusal:
+        """A failed attempt: counted against its client, refused with 429 once it failed too often."""
+        client = self._clients.client(scope)
+        wait = self._throttle.retry_after(client)
+        if wait is not None:
+            return self._refuse(
+                "throttled",
+                PlainTextResponse(
+                    "Too many failed attempts", 429, headers={"Retry-After": str(max(1, math.ceil(wait)))}
+                ),
+            )
+        self._throttle.record_failure(client)
+        return self._refuse(reason, response)
+
     def _refuse(self, reason: str, response: Response) -> Refusal:
         self._metrics.auth_failures.labels(reason).inc()
         return Refusal(reason, response)
 
-    def _expired(self) -> Response:
+    def expired(self) -> Response:
         message = f"This MCP server expired at {self._expires_text}; ask its owner for a new one."
         return JSONResponse(
             {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": message}}, status_code=410

@@ -52,9 +52,17 @@ def mint_token() -> tuple[str, str]:
 
 @contextlib.contextmanager
 def running(
-    args: list[str], port: int, ready_path: str, env: Mapping[str, str] | None = None, timeout: float = 30.0
+    args: list[str],
+    port: int,
+    ready_path: str,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 30.0,
+    ready_port: int | None = None,
 ) -> Iterator[Running]:
-    """Run `args` until the block ends; its output goes to a file so a chatty child never blocks."""
+    """Run `args` until the block ends; its output goes to a file so a chatty child never blocks.
+
+    Readiness is polled at `ready_path` on `ready_port` (the proxy's admin port), else on `port`.
+    """
     with tempfile.TemporaryDirectory(prefix="coviu-launch-") as folder:
         log_path = Path(folder) / "output.log"
         with log_path.open("wb") as log:
@@ -63,7 +71,7 @@ def running(
             )
         child = Running(process, f"http://127.0.0.1:{port}", log_path)
         try:
-            _wait_ready(child, child.base_url + ready_path, timeout)
+            _wait_ready(child, f"http://127.0.0.1:{ready_port or port}{ready_path}", timeout)
             yield child
         finally:
             stop(process)

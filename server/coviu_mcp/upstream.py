@@ -19,7 +19,8 @@ import httpx
 from httpx_aiohttp import AiohttpTransport
 
 from .config import ServerSettings
-from .errors import UpstreamAuthError, UpstreamUnavailableError
+from .errors import ProxyError, UpstreamAuthError, UpstreamUnavailableError
+from .tokens import GrantBackoff
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +30,8 @@ _STREAM_CHUNK_BYTES = 256 * 1024
 _REFRESH_MARGIN_SECONDS = 60.0
 
 
-def make_transport() -> httpx.AsyncBaseTransport:
-    return _AiohttpTransport(limits=httpx.Limits(max_connections=100, max_keepalive_connections=100))
+def make_transport(max_connections: int = 100) -> httpx.AsyncBaseTransport:
+    return _AiohttpTransport(limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections))
 
 
 class _AiohttpTransport(AiohttpTransport):
@@ -65,7 +66,8 @@ class TokenSource:
     """Coviu OAuth2 access tokens: cached, refreshed before expiry, one refresh at a time.
 
     A burst of calls with an expired token waits on one lock and sees the token the first
-    caller fetched, so 100 concurrent calls cause a single token request.
+    caller fetched, so 100 concurrent calls cause a single token request; a failed grant is
+    shared the same way for a growing cool-down (tokens.py).
     """
 
     def __init__(self, http: httpx.AsyncClient, settings: ServerSettings) -> None:
@@ -74,6 +76,7 @@ class TokenSource:
         self._refresh_token = settings.refresh_token.get_secret_value() if settings.refresh_token else None
         self._current: _AccessToken | None = None
         self._lock = asyncio.Lock()
+        self._backoff = GrantBackoff()
 
     async def get(self) -> str:
         current = self._current
@@ -83,7 +86,13 @@ class TokenSource:
             current = self._current
             if current is not None and time.monotonic() < current.refresh_at:
                 return current.value
-            self._current = await self._fetch()
+            self._backoff.check()
+            try:
+                self._current = await self._fetch()
+            except ProxyError as exc:
+                self._backoff.failed(exc)
+                raise
+            self._backoff.succeeded()
             return self._current.value
 
     def discard(self, value: str) -> None:
@@ -135,10 +144,16 @@ class CoviuClient:
         self.http = httpx.AsyncClient(
             base_url=base, timeout=timeout, transport=transport or make_transport(), follow_redirects=False
         )
+        # Downloads get their own pool, so slow downloaders never hold the connections calls need.
+        self.downloads = httpx.AsyncClient(
+            base_url=base, timeout=timeout, transport=transport or make_transport(settings.max_downloads),
+            follow_redirects=False,
+        )
         self.tokens = TokenSource(self.http, settings)
 
     async def aclose(self) -> None:
         await self.http.aclose()
+        await self.downloads.aclose()
 
     async def request(
         self, method: str, path: str, query: Mapping[str, str], body: Mapping[str, Any] | None
@@ -146,24 +161,28 @@ class CoviuClient:
         request = self.http.build_request(method, path.lstrip("/"), params=query, json=body)
         return await self._send(request, stream=False)
 
-    async def open_stream(self, path: str, query: Mapping[str, str], headers: Mapping[str, str]) -> httpx.Response:
-        """A GET whose body is not read yet; the caller must `aclose()` the response."""
-        request = self.http.build_request("GET", path.lstrip("/"), params=query, headers=dict(headers))
-        return await self._send(request, stream=True)
+    async def open_stream(
+        self, path: str, query: Mapping[str, str], headers: Mapping[str, str], *, download: bool = False
+    ) -> httpx.Response:
+        """A GET whose body is not read yet (on the download pool if `download`); the caller must `aclose()` it."""
+        http = self.downloads if download else self.http
+        request = http.build_request("GET", path.lstrip("/"), params=query, headers=dict(headers))
+        return await self._send(request, stream=True, http=http)
 
-    async def _send(self, request: httpx.Request, *, stream: bool) -> httpx.Response:
+    async def _send(self, request: httpx.Request, *, stream: bool, http: httpx.AsyncClient | None = None) -> httpx.Response:
+        http = http or self.http
         token = await self.tokens.get()
-        response = await self._send_once(request, token, stream)
+        response = await self._send_once(http, request, token, stream)
         if response.status_code == 401:
             await response.aclose()
             self.tokens.discard(token)
-            response = await self._send_once(request, await self.tokens.get(), stream)
+            response = await self._send_once(http, request, await self.tokens.get(), stream)
         return response
 
-    async def _send_once(self, request: httpx.Request, token: str, stream: bool) -> httpx.Response:
+    async def _send_once(self, http: httpx.AsyncClient, request: httpx.Request, token: str, stream: bool) -> httpx.Response:
         request.headers["Authorization"] = f"Bearer {token}"
         try:
-            return await self.http.send(request, stream=stream)
+            return await http.send(request, stream=stream)
         except httpx.TimeoutException as exc:
             raise UpstreamUnavailableError("Coviu did not answer in time") from exc
         except httpx.TransportError as exc:

@@ -6,6 +6,7 @@ enforces is exercised without sockets; the MCP client is the official SDK client
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 from collections.abc import AsyncIterator
@@ -25,6 +26,7 @@ from coviu_sandbox.settings import SandboxSettings
 
 TOKEN = "url-token-for-tests"
 PROXY = "http://127.0.0.1:8080"
+ADMIN = "http://127.0.0.1:9090"
 SANDBOX = "http://sandbox.test"
 
 
@@ -42,11 +44,21 @@ class RecordingTransport(httpx.AsyncBaseTransport):
 
 @dataclass
 class Stack:
-    http: httpx2.AsyncClient  # to the proxy
+    http: httpx2.AsyncClient  # to the proxy's MCP port
+    admin: httpx2.AsyncClient  # to the proxy's admin port: health, readiness, metrics
     sandbox: httpx.AsyncClient  # to the sandbox, for seed ids, stats and switches
     seed: dict[str, Any]
     upstream: RecordingTransport
     url: str = f"{PROXY}/mcp/{TOKEN}"
+
+    async def readiness(self) -> httpx2.Response:
+        """/readyz once the background check has run (it starts with the app)."""
+        for _ in range(200):
+            response = await self.admin.get("/readyz")
+            if not response.json().get("reason", "").startswith("starting"):
+                return response
+            await asyncio.sleep(0.02)
+        raise AssertionError("readiness never left its starting state")
 
     @contextlib.asynccontextmanager
     async def client(self, mode: str = "2026-07-28", **headers: str) -> AsyncIterator[Client]:
@@ -76,9 +88,10 @@ async def stack(sandbox: SandboxSettings | None = None, **env: str) -> AsyncIter
         LifespanManager(proxy_app) as proxy_lifespan,
         httpx.AsyncClient(transport=sandbox_transport, base_url=SANDBOX) as sandbox_http,
         httpx2.AsyncClient(transport=httpx2.ASGITransport(app=proxy_lifespan.app), base_url=PROXY) as http,
+        httpx2.AsyncClient(transport=httpx2.ASGITransport(app=proxy_app.state.admin), base_url=ADMIN) as admin,
     ):
         seed = (await sandbox_http.get("/_sandbox/seed")).json()
-        yield Stack(http, sandbox_http, seed, upstream)
+        yield Stack(http, admin, sandbox_http, seed, upstream)
 
 
 def call_body(name: str, arguments: dict[str, Any], request_id: int = 1) -> dict[str, Any]:

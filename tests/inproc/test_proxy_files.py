@@ -1,12 +1,16 @@
-"""Recordings and files: metadata plus a token-scoped link that streams with Range support."""
+"""Recordings and files: metadata plus a signed, short-lived link that streams with Range support."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import secrets
+from datetime import datetime, timedelta, timezone
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from coviu_sandbox.binary import expected_bytes
 
-from .proxy_harness import stack
+from .proxy_harness import TOKEN, stack
 
 
 def _args(seed: dict) -> dict:
@@ -43,12 +47,65 @@ async def test_ranges_pass_through() -> None:
         assert beyond.status_code == 416
 
 
-async def test_link_cannot_be_bent_to_another_path_or_tool() -> None:
-    async with stack() as s, s.client() as client:
+def _with(link: str, **changes: str) -> str:
+    parts = urlsplit(link)
+    query = dict(parse_qsl(parts.query))
+    return parts._replace(query=urlencode({**query, **changes})).geturl()
+
+
+async def _assert_like_a_wrong_token(s, link: str) -> None:
+    wrong = await s.http.get("/mcp/not-the-token")
+    response = await s.http.get(link)
+    assert (response.status_code, response.content, sorted(response.headers.items())) == (
+        404, wrong.content, sorted(wrong.headers.items())
+    ), link
+
+
+async def test_link_is_not_the_key_and_is_bound_to_its_tool_and_arguments() -> None:
+    async with stack(MCP_AUTH_FAILURE_LIMIT="0") as s, s.client() as client:
         link = await _link(s, client)
-        assert (await s.http.get(link.replace("id=", "id=..%2F..%2Fsessions%23"))).status_code == 400
-        assert (await s.http.get(link.replace("get_single_coviu_audio_recording_by_id", "list_all_coviu_sessions"))).status_code == 404
-        assert (await s.http.get(link.replace("/mcp/", "/mcp/x"))).status_code == 404
+        assert TOKEN not in link and urlsplit(link).path == "/mcp/files/get_single_coviu_audio_recording_by_id"
+        other = s.seed["large_recording"]
+        tampered = [
+            _with(link, id="..%2F..%2Fsessions%23"),
+            _with(link, id=other["submission_id"], collection_id=other["collection_id"]),
+            link.replace("get_single_coviu_audio_recording_by_id", "list_all_coviu_sessions"),
+            link.replace("get_single_coviu_audio_recording_by_id", "get_single_coviu_submission_file_by_id"),
+            _with(link, expires=str(int(_query(link)["expires"]) + 3600)),
+            _with(link, signature=_query(link)["signature"][:-2] + "AA"),
+            link.split("&signature=")[0],
+            link + "&id=" + other["submission_id"],
+            link.replace("/mcp/files/", f"/mcp/{TOKEN}/files/"),
+        ]
+        for bad in tampered:
+            await _assert_like_a_wrong_token(s, bad)
+        assert (await s.http.get(link)).status_code == 200
+
+
+def _query(link: str) -> dict[str, str]:
+    return dict(parse_qsl(urlsplit(link).query))
+
+
+async def test_link_expires_and_never_outlives_the_server() -> None:
+    expires_at = datetime.now(timezone.utc) + timedelta(seconds=30)
+    async with stack(MCP_LINK_TTL="1", MCP_AUTH_FAILURE_LIMIT="0") as s, s.client() as client:
+        link = await _link(s, client)
+        assert (await s.http.get(link, headers={"range": "bytes=0-9"})).status_code == 206
+        await asyncio.sleep(1.1)
+        await _assert_like_a_wrong_token(s, link)
+    async with stack(MCP_EXPIRES_AT=expires_at.isoformat(), MCP_LINK_TTL="3600") as s, s.client() as client:
+        assert int(_query(await _link(s, client))["expires"]) <= expires_at.timestamp()
+
+
+async def test_link_from_a_server_with_another_key_is_refused() -> None:
+    key = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    async with stack(MCP_LINK_SIGNING_KEY=key) as s, s.client() as client:
+        link = await _link(s, client)
+        assert (await s.http.get(link, headers={"range": "bytes=0-0"})).status_code == 206
+    async with stack(MCP_LINK_SIGNING_KEY=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()) as s:
+        await _assert_like_a_wrong_token(s, link)
+    async with stack(MCP_LINK_SIGNING_KEY=key) as s:
+        assert (await s.http.get(link, headers={"range": "bytes=0-0"})).status_code == 206
 
 
 async def test_small_files_can_be_embedded() -> None:

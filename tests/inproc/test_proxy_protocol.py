@@ -103,18 +103,30 @@ async def test_wrong_token_is_indistinguishable_from_no_server() -> None:
         assert wrong.content == nothing.content
 
 
-async def test_health_readiness_and_metrics() -> None:
+async def test_health_readiness_and_metrics_are_on_the_admin_port_only() -> None:
     async with stack() as s, s.client() as client:
-        assert (await s.http.get("/healthz")).json() == {"status": "ok"}
-        assert (await s.http.get("/readyz")).json() == {"status": "ready", "tools": len(load_catalog().records)}
+        assert (await s.admin.get("/healthz")).json() == {"status": "ok"}
+        assert (await s.readiness()).json() == {"status": "ready", "tools": len(load_catalog().records)}
         await client.call_tool("get_single_coviu_team", {})
-        text = (await s.http.get("/metrics")).text
+        text = (await s.admin.get("/metrics")).text
         assert 'coviu_mcp_tool_calls_total{outcome="ok",tool="get_single_coviu_team"} 1.0' in text
         assert 'coviu_mcp_upstream_responses_total{status="200"}' in text
+        for path in ("/healthz", "/readyz", "/metrics"):
+            response = await s.http.get(path)
+            assert (response.status_code, response.text) == (404, "Not Found"), path
 
 
 async def test_not_ready_when_coviu_refuses_the_credentials() -> None:
     async with stack(COVIU_CLIENT_SECRET="wrong") as s:
-        response = await s.http.get("/readyz")
+        response = await s.readiness()
         assert response.status_code == 503
         assert "refused the OAuth credentials" in response.json()["reason"]
+
+
+async def test_readiness_probes_never_reach_coviu() -> None:
+    async with stack() as s:
+        assert (await s.readiness()).status_code == 200
+        before = (await s.stats())["requests"].get("POST /v1/auth/token", 0)
+        for _ in range(20):
+            assert (await s.admin.get("/readyz")).status_code == 200
+        assert (await s.stats())["requests"].get("POST /v1/auth/token", 0) == before

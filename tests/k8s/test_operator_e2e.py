@@ -42,8 +42,9 @@ async def test_a_client_uses_the_url_the_operator_hands_out(
         token = base64.b64decode(token_secret["token"]).decode()
         assert "MCP_TOKEN_SHA256" in env and token not in env.values(), "the proxy must only get the digest"
 
-        port = free_port()
-        with running([console_script("coviu-mcp-server")], port, "/readyz", {**env, "HOST": "127.0.0.1", "PORT": str(port)}):
+        port, admin_port = free_port(), free_port()
+        local = {**env, "HOST": "127.0.0.1", "PORT": str(port), "MCP_ADMIN_PORT": str(admin_port)}
+        with running([console_script("coviu-mcp-server")], port, "/readyz", local, ready_port=admin_port):
             async with Client(streamable_http_client(f"http://127.0.0.1:{port}/mcp/{token}"), mode="legacy") as mcp:
                 names = [tool.name for tool in (await mcp.list_tools()).tools]
                 assert sorted(names) == sorted(status["tools"])

@@ -14,6 +14,11 @@ from coviu_mcp.launch import Running, console_script, free_port, mint_token, run
 class ProxyProcess:
     child: Running
     token: str
+    admin_port: int
+
+    @property
+    def admin_url(self) -> str:
+        return f"http://127.0.0.1:{self.admin_port}"
 
     @property
     def base_url(self) -> str:
@@ -30,7 +35,7 @@ class ProxyProcess:
 @contextlib.contextmanager
 def proxy_process(sandbox: Any, **env: str) -> Iterator[ProxyProcess]:
     """Serve the sandbox behind a freshly minted URL token; `env` overrides any variable."""
-    port = free_port()
+    port, admin_port = free_port(), free_port()
     token, digest = mint_token()
     settings = {
         "COVIU_API_BASE_URL": sandbox.base_url,
@@ -39,7 +44,8 @@ def proxy_process(sandbox: Any, **env: str) -> Iterator[ProxyProcess]:
         "MCP_TOKEN_SHA256": digest,
         "HOST": "127.0.0.1",
         "PORT": str(port),
+        "MCP_ADMIN_PORT": str(admin_port),
         **env,
     }
-    with running([console_script("coviu-mcp-server")], port, "/healthz", settings) as child:
-        yield ProxyProcess(child, token)
+    with running([console_script("coviu-mcp-server")], port, "/healthz", settings, ready_port=admin_port) as child:
+        yield ProxyProcess(child, token, admin_port)

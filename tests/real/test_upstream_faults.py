@@ -60,7 +60,7 @@ async def test_unresolvable_coviu_host_is_a_clear_error(sandbox_process) -> None
     with proxy_process(sandbox_process, COVIU_API_BASE_URL="http://coviu-api.invalid/v1") as running:
         is_error, text = await _call(running.url, "get_single_coviu_team", {})
         assert is_error and "token endpoint unreachable" in text
-        ready = httpx.get(f"{running.base_url}/readyz")
+        ready = httpx.get(f"{running.admin_url}/readyz")
         assert ready.status_code == 503
 
 

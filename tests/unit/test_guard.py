@@ -27,9 +27,11 @@ def guard(now: float = 0.0, metrics: ProxyMetrics | None = None, **env: str) -> 
     return Guard(settings, metrics or ProxyMetrics(), clock=lambda: now)
 
 
-def scope(token: str = TOKEN, headers: dict[str, str] | None = None, extra: list | None = None) -> dict:
+def scope(
+    token: str = TOKEN, headers: dict[str, str] | None = None, extra: list | None = None, peer: str = "127.0.0.1"
+) -> dict:
     raw = [(k.lower().encode(), v.encode()) for k, v in {"host": "127.0.0.1:8080", **(headers or {})}.items()]
-    return {"type": "http", "path_params": {"token": token}, "headers": raw + (extra or [])}
+    return {"type": "http", "path_params": {"token": token}, "headers": raw + (extra or []), "client": (peer, 40000)}
 
 
 def refusal(g: Guard, s: dict) -> int | None:
@@ -110,3 +112,40 @@ def test_refusals_are_counted_by_reason() -> None:
         if s.name == "coviu_mcp_auth_failures_total"
     }
     assert samples == {"token": 1.0, "origin": 1.0}
+
+
+def test_valid_credentials_are_never_refused_for_other_clients_failures() -> None:
+    g = guard(MCP_AUTH_FAILURE_LIMIT="3")
+    assert [refusal(g, scope("guess")) for _ in range(4)] == [404, 404, 404, 429]
+    assert refusal(g, scope()) is None
+    assert refusal(g, scope("guess")) == 429
+
+
+def test_expiry_is_told_to_token_holders_even_when_their_address_is_blocked() -> None:
+    g = guard(EXPIRES.timestamp() + 1, MCP_EXPIRES_AT=EXPIRES.isoformat(), MCP_AUTH_FAILURE_LIMIT="1")
+    assert [refusal(g, scope("guess")) for _ in range(2)] == [404, 429]
+    assert refusal(g, scope()) == 410
+
+
+def forwarded(hops: str, peer: str = "10.0.0.5") -> dict:
+    return scope("guess", headers={"x-forwarded-for": hops}, peer=peer)
+
+
+def test_the_client_is_the_rightmost_hop_the_trusted_ingress_did_not_add() -> None:
+    g = guard(MCP_AUTH_FAILURE_LIMIT="2", MCP_FORWARDED_ALLOW_IPS="10.0.0.0/8")
+    # Rotating the client-written part of the header does not make a new client.
+    assert [refusal(g, forwarded(f"192.0.2.{n}, 198.51.100.7")) for n in range(3)] == [404, 404, 429]
+    # Naming a victim in the header does not block the victim.
+    victim = "203.0.113.20"
+    for _ in range(3):
+        g.check(forwarded(f"{victim}, 198.51.100.7"))
+    assert refusal(g, forwarded(victim)) == 404
+    # Trusted hops in the chain are skipped; the first untrusted one is the client.
+    assert refusal(g, forwarded("198.51.100.7, 10.1.2.3")) == 429
+
+
+def test_forwarded_for_from_an_untrusted_peer_is_ignored() -> None:
+    g = guard(MCP_AUTH_FAILURE_LIMIT="2", MCP_FORWARDED_ALLOW_IPS="10.0.0.0/8")
+    assert [refusal(g, forwarded(f"192.0.2.{n}", peer="198.51.100.9")) for n in range(3)] == [404, 404, 429]
+    g = guard(MCP_AUTH_FAILURE_LIMIT="2")
+    assert [refusal(g, forwarded(f"192.0.2.{n}")) for n in range(3)] == [404, 404, 429]

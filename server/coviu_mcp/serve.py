@@ -1,0 +1,83 @@
+"""Serving the two listeners of one proxy process: the MCP port and the admin port.
+
+The MCP port limits what an unauthenticated client can hold: a connection must send a
+request's headers within MCP_HEADER_TIMEOUT (on arrival and between keep-alive requests), and
+at most MCP_MAX_CONNECTIONS connections and requests are served at once (503 beyond). Both
+sockets are bound before anything is served, so a taken port fails the start, not later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+from .config import ServerSettings
+
+
+def header_deadline_protocol(timeout: float) -> type[asyncio.Protocol]:
+    """uvicorn's HTTP protocol, closing connections that have not sent a full request head in time."""
+
+    class HeaderDeadline(AutoHTTPProtocol):  # type: ignore[misc, valid-type]
+        _deadline: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            self._arm()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            self._arm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+            super().connection_lost(exc)
+
+        def _arm(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+            self._deadline = self.loop.call_later(timeout, self._expire, self.cycle)
+
+        def _expire(self, cycle: Any) -> None:
+            # Still the cycle seen when armed: no new request head has arrived since.
+            if self.cycle is cycle and not self.transport.is_closing():
+                self.transport.close()
+
+    return HeaderDeadline
+
+
+class _AdminServer(uvicorn.Server):
+    """The admin listener leaves signals to the MCP server and stops when it stops."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def serve(settings: ServerSettings, app: Starlette) -> None:
+    common: dict[str, Any] = {"host": settings.host, "access_log": False, "log_config": None, "proxy_headers": False}
+    mcp = uvicorn.Server(
+        uvicorn.Config(
+            app, port=settings.port, lifespan="on", timeout_graceful_shutdown=10,
+            limit_concurrency=settings.max_connections, http=header_deadline_protocol(settings.header_timeout),
+            **common,
+        )
+    )
+    admin = _AdminServer(uvicorn.Config(app.state.admin, port=settings.admin_port, lifespan="off", **common))
+    sockets = [mcp.config.bind_socket(), admin.config.bind_socket()]
+    asyncio.run(_run(mcp, admin, sockets))
+
+
+async def _run(mcp: uvicorn.Server, admin: uvicorn.Server, sockets: list[Any]) -> None:
+    admin_task = asyncio.create_task(admin.serve(sockets=[sockets[1]]))
+    try:
+        await mcp.serve(sockets=[sockets[0]])
+    finally:
+        admin.should_exit = True
+        await admin_task
