@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -63,10 +64,13 @@ class McpEndpoint:
                     message = {**message, "headers": [*message.get("headers", []), *_encode(extra)]}
             await send(message)
 
+        deadline = self._expiry.timeout()
         try:
-            async with self._expiry.timeout():
+            async with deadline:
                 await scope["state"]["mcp_manager"].handle_request(scope, receive, send_with_headers)
         except TimeoutError:
+            if not deadline.expired():
+                raise
             # The server expired during the call: the call is cut and the client told why.
             if status == 0:
                 response = self._guard.expired()
@@ -165,16 +169,33 @@ class FilesEndpoint:
             # A failure mid-stream, or the server's expiry, propagates: the server aborts the
             # connection, so the client sees a short body against Content-Length instead of a
             # "complete" truncated file.
-            try:
-                async with self._expiry.timeout():
-                    async for chunk in upstream.aiter_raw():
-                        self._metrics.bytes_streamed.inc(len(chunk))
-                        yield chunk
-            finally:
-                self._active -= 1
-                await upstream.aclose()
+            async with self._expiry.timeout():
+                async for chunk in upstream.aiter_raw():
+                    self._metrics.bytes_streamed.inc(len(chunk))
+                    yield chunk
 
-        return StreamingResponse(body(), upstream.status_code, headers=headers)
+        async def release() -> None:
+            self._active -= 1
+            await upstream.aclose()
+
+        return _Download(body(), upstream.status_code, headers, release)
+
+
+class _Download(StreamingResponse):
+    """A streamed file that gives back its download slot and Coviu connection however it ends,
+    even when the client is gone before the first byte (the body is then never started)."""
+
+    def __init__(
+        self, content: Any, status_code: int, headers: dict[str, str], release: Callable[[], Awaitable[None]]
+    ) -> None:
+        super().__init__(content, status_code, headers=headers)
+        self._release = release
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._release()
 
 
 def _encode(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:

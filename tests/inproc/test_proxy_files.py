@@ -122,3 +122,14 @@ async def test_unknown_recording_is_a_tool_error() -> None:
             "get_single_coviu_audio_recording_by_id", {**_args(s.seed), "id": "00000000-0000-0000-0000-000000000000"}
         )
         assert result.is_error and "HTTP 404" in result.content[0].text
+
+
+async def test_every_way_a_download_ends_gives_its_slot_back() -> None:
+    async with stack(MCP_MAX_DOWNLOADS="1") as s, s.client() as client:
+        link = await _link(s, client)
+        size = s.seed["recording"]["size"]
+        assert (await s.http.head(link)).status_code == 200
+        assert (await s.http.get(link, headers={"range": f"bytes={size + 10}-"})).status_code == 416
+        assert (await s.http.get(link, headers={"range": "bytes=0-9"})).status_code == 206
+        assert (await s.http.get(link)).status_code == 200
+        assert (await s.http.get(link)).status_code == 200
