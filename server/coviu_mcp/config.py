@@ -48,7 +48,9 @@ def _aware(value: datetime) -> datetime:
 def _trusted_networks(values: tuple[str, ...]) -> tuple[str, ...]:
     for value in values:
         if value == "*":
-            raise ValueError("'*' would let any client name itself in X-Forwarded-For; list the ingress addresses or networks")
+            raise ValueError(
+                "'*' would let any client name itself in X-Forwarded-For; list the ingress addresses or networks"
+            )
         try:
             ipaddress.ip_network(value, strict=False)
         except ValueError:
@@ -56,12 +58,17 @@ def _trusted_networks(values: tuple[str, ...]) -> tuple[str, ...]:
     return values
 
 
+def link_key_bytes(value: SecretStr) -> bytes:
+    """The bytes of MCP_LINK_SIGNING_KEY (base64url, padding optional)."""
+    text = value.get_secret_value().strip()
+    return base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
+
+
 def _signing_key(value: SecretStr | None) -> SecretStr | None:
     if value is None:
         return None
-    text = value.get_secret_value().strip()
     try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        raw = link_key_bytes(value)
     except (binascii.Error, ValueError):
         raise ValueError("must be base64url (at least 32 random bytes)") from None
     if len(raw) < MIN_LINK_KEY_BYTES:
@@ -71,6 +78,7 @@ def _signing_key(value: SecretStr | None) -> SecretStr | None:
 
 CommaList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_comma_list)]
 Sha256Hex = Annotated[str, AfterValidator(_sha256_hex)]
+TrustedNetworks = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_comma_list), AfterValidator(_trusted_networks)]
 MIN_LINK_KEY_BYTES = 32
 
 
@@ -127,7 +135,7 @@ class ServerSettings(BaseSettings):
     auth_failure_window: float = Field(
         60.0, gt=0, alias="MCP_AUTH_FAILURE_WINDOW", description="Seconds over which failed attempts are counted."
     )
-    forwarded_allow_ips: Annotated[tuple[str, ...], NoDecode, BeforeValidator(_comma_list), AfterValidator(_trusted_networks)] = Field(
+    forwarded_allow_ips: TrustedNetworks = Field(
         (), alias="MCP_FORWARDED_ALLOW_IPS",
         description="Comma list of ingress addresses or networks (never '*') whose X-Forwarded-For is believed; "
         "the client is the rightmost address not in this list, so throttling applies per real client; "

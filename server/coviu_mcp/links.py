@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
-from .config import ServerSettings
+from .config import ServerSettings, link_key_bytes
 from .errors import ProxyError
 
 log = logging.getLogger(__name__)
@@ -43,8 +43,7 @@ class LinkSigner:
     @classmethod
     def from_settings(cls, settings: ServerSettings, clock: Callable[[], float] = time.time) -> LinkSigner:
         if settings.link_signing_key is not None:
-            text = settings.link_signing_key.get_secret_value().strip()
-            key = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+            key = link_key_bytes(settings.link_signing_key)
         else:
             log.warning(
                 "MCP_LINK_SIGNING_KEY is not set: download links are signed with a random key of this process "
