@@ -116,12 +116,10 @@ build_base() {
     apt_install debootstrap
   fi
   rm -rf "$rootfs" && mkdir -p "$rootfs"
-  say "building a Python base from Debian's packages with debootstrap (about 1.5 minutes, once)"
   debootstrap --variant=minbase --include="$BASE_INCLUDE" "$SUITE" "$rootfs" "$(apt_mirror "$source")" >"$CACHE/debootstrap.log" 2>&1 \
     || { tail -20 "$CACHE/debootstrap.log" >&2; die "debootstrap failed (log: $CACHE/debootstrap.log)"; }
   rm -f "$rootfs/etc/apt/sources.list"
   cp "$source" "$rootfs/etc/apt/sources.list.d/"
-  say "applying Debian's updates in the base"
   chroot "$rootfs" /bin/sh -c 'export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get -y -qq upgrade && apt-get clean' >&2
   rm -rf "$rootfs"/usr/share/{doc,man,locale,info} "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/* \
     "$rootfs"/var/log/* "$rootfs"/etc/resolv.conf "$rootfs"/etc/hostname
@@ -143,7 +141,11 @@ choose_base() {
   BASE="$BASE_REPO:$SUITE-$key"
   image_id "$BASE" >/dev/null && return
   tarball="$CACHE/base-$key.tar"
-  [[ -f $tarball ]] || { rm -f "$CACHE"/base-*.tar; build_base "$source" "$tarball"; }
+  if [[ ! -f $tarball ]]; then
+    say "building a Python base from Debian's packages with debootstrap (2 to 5 minutes, once)"
+    rm -f "$CACHE"/base-*.tar
+    build_base "$source" "$tarball"
+  fi
   "$ENGINE" import --change 'CMD ["python3"]' --change 'ENV LANG=C.UTF-8' \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' "$tarball" "$BASE" >/dev/null
   say "imported the base as $BASE"

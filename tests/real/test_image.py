@@ -39,7 +39,7 @@ def images() -> Images:
 
 
 @pytest.fixture(scope="module")
-def sandbox_url(images: Images):
+def sandbox_url(images: Images) -> Iterator[str]:
     port = free_port()
     command = ["coviu-sandbox", "--host=127.0.0.1", f"--port={port}"]
     with container(images.sandbox, command, port, "/_sandbox/seed") as sandbox:
