@@ -142,7 +142,7 @@ choose_base() {
   image_id "$BASE" >/dev/null && return
   tarball="$CACHE/base-$key.tar"
   if [[ ! -f $tarball ]]; then
-    say "building a Python base from Debian's packages with debootstrap (2 to 5 minutes, once)"
+    say "building a Python base from Debian's packages with debootstrap (a few minutes, once)"
     rm -f "$CACHE"/base-*.tar
     build_base "$source" "$tarball"
   fi
