@@ -154,15 +154,13 @@ choose_base() {
 # --- build and export ---------------------------------------------------------------------
 
 # pip inside the build may have to pass a TLS-intercepting proxy whose CA only the machine's
-# bundle holds: podman mounts that bundle and /etc/pip.conf read-only while RUN steps run, and
-# nothing of them is kept in a layer. (Host-built wheels would avoid the mounts but tie the
-# image to the host's Python and platform.) docker has no build-time mounts and needs none
-# where its daemon reaches PyPI directly.
-build_mounts() {
-  [[ $ENGINE == podman ]] || return 0
+# bundle holds: both are handed to the build as secrets, which the Containerfile mounts for the
+# steps that run pip and which never reach a layer. (Wheels built on the host would need no
+# secrets but tie the image to the host's Python and platform.)
+build_secrets() {
   local file
   for file in /etc/ssl/certs/ca-certificates.crt /etc/pip.conf; do
-    [[ -f $file ]] && echo "--volume=$file:$file:ro"
+    [[ -f $file ]] && echo "--secret=id=$(basename "$file"),src=$file"
   done
   return 0
 }
@@ -186,15 +184,15 @@ build() {
   choose_engine
   mkdir -p "$CACHE"
   choose_base
-  local key mounts started=$SECONDS
+  local key secrets started=$SECONDS
   key=$(inputs_key)
   if [[ $(cat "$CACHE/built" 2>/dev/null) == "$(built "$key")" ]]; then
     say "$IMAGE and $SANDBOX_IMAGE are up to date"
     return
   fi
-  mapfile -t mounts < <(build_mounts)
+  mapfile -t secrets < <(build_secrets)
   say "building $IMAGE and $SANDBOX_IMAGE with $ENGINE on $BASE"
-  local args=(build -f "$ROOT/Containerfile" --build-arg "PYTHON_IMAGE=$BASE" "${mounts[@]}")
+  local args=(build -f "$ROOT/Containerfile" --build-arg "PYTHON_IMAGE=$BASE" "${secrets[@]}")
   "$ENGINE" "${args[@]}" --target sandbox -t "$SANDBOX_IMAGE" "$ROOT"
   "$ENGINE" "${args[@]}" -t "$IMAGE" "$ROOT"
   built "$key" >"$CACHE/built"

@@ -60,6 +60,12 @@ def test_the_product_runs_as_the_pods_user_with_a_read_only_root(images: Images)
     assert refused.returncode != 0 and "Read-only file system" in refused.stderr
 
 
+def test_the_build_secrets_stay_out_of_the_images(images: Images) -> None:
+    """The machine's pip.conf and CA bundle are mounted for pip's steps only (Containerfile)."""
+    for image in (images.product, images.sandbox):
+        assert run(image, "python3", "-c", "import os; print(os.path.exists('/etc/pip.conf'))").strip() == "False"
+
+
 @pytest.mark.parametrize("command", ["coviu-mcp-operator", PROXY_COMMAND])
 def test_both_programs_start(images: Images, command: str) -> None:
     assert f"usage: {command}" in run(images.product, command, "--help")
