@@ -8,7 +8,7 @@ CACHE := $(CURDIR)/.cache
 K8S_BIN := $(CACHE)/k8s/bin
 NODE_DIR := $(CACHE)/node
 
-.PHONY: help demo test test-fast bench cluster venv k8s-tools kube-clients node-tools lock clean image chart-lint crd soak chaos
+.PHONY: help demo test test-fast bench cluster venv k8s-tools kube-clients node-tools lock clean image image-archive chart-lint crd soak chaos
 
 help:
 	@echo "make demo   - run the triage and compliance workflows through a real MCP client against the sandbox"
@@ -17,6 +17,7 @@ help:
 	@echo "make soak   - 30 minutes of mixed load through one proxy"
 	@echo "make chaos  - operator fault injection with 1,000 servers on a local control plane"
 	@echo "make cluster - start a local control plane in the foreground and print its KUBECONFIG"
+	@echo "make image  - build the product image and the sandbox image (no registry needed)"
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,7 +47,7 @@ $(NODE_DIR)/.installed: hack/node/package.json hack/node/package-lock.json
 	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-test: venv k8s-tools kube-clients node-tools
+test: venv k8s-tools kube-clients node-tools image
 	$(PY) -m pytest
 
 # The fast tiers only (no real processes, no cluster): for the edit-test loop.
@@ -71,13 +72,18 @@ chaos: venv k8s-tools kube-clients
 cluster: venv k8s-tools kube-clients
 	$(PY) hack/local-cluster.py
 
-IMAGE ?= coviu-mcp-operator:dev
-CONTAINER_ENGINE ?= $(firstword $(foreach engine,docker podman buildah,$(shell command -v $(engine) 2>/dev/null)))
+IMAGE ?= localhost/coviu-mcp-operator:dev
+SANDBOX_IMAGE ?= localhost/coviu-mcp-sandbox:dev
+export IMAGE SANDBOX_IMAGE
 
-# The container image (Containerfile), with whichever engine is installed.
+# The product image and the sandbox image (Containerfile), with docker or podman, whichever
+# answers (CONTAINER_ENGINE to choose); hack/image.sh says how when no registry is reachable.
 image:
-	@test -n "$(CONTAINER_ENGINE)" || { echo "make image: no container engine: install docker, podman or buildah, or set CONTAINER_ENGINE" >&2; exit 1; }
-	$(CONTAINER_ENGINE) build -f Containerfile -t $(IMAGE) .
+	hack/image.sh build
+
+# Both images as docker-archive tarballs in .cache/images/, for `ctr images import` or kind.
+image-archive: image
+	hack/image.sh archive
 
 # Lint and render checks of the chart, examples and image files (also part of make test).
 chart-lint: venv kube-clients

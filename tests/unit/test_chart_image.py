@@ -1,6 +1,6 @@
 """What the cluster walk-through (docs/cluster.md) builds and creates besides the chart: the
-container image and the kind cluster. No container engine runs here, so these check that
-both agree with the code and the chart they serve.
+container images and the kind cluster. These read the files; tests/real/test_image.py builds
+and runs the images.
 """
 
 from __future__ import annotations
@@ -19,8 +19,11 @@ DIGEST = r"@sha256:[0-9a-f]{64}"
 
 
 def test_the_base_image_is_pinned_by_digest() -> None:
-    bases = re.findall(r"^FROM (\S+)", CONTAINERFILE, re.MULTILINE)
-    assert bases == ["${PYTHON_IMAGE}", "${PYTHON_IMAGE}"]  # one base: the venv links to its python
+    bases = re.findall(r"^FROM (\S+) AS (\S+)$", CONTAINERFILE, re.MULTILINE)
+    stages = {stage: base for base, stage in bases}
+    assert len(bases) == len(re.findall(r"^FROM ", CONTAINERFILE, re.MULTILINE))  # every stage is named
+    assert {stages["deps"], stages["runtime"]} == {"${PYTHON_IMAGE}"}  # one base: the venv links to its python
+    assert set(stages.values()) <= {"${PYTHON_IMAGE}", *stages}
     pinned = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", CONTAINERFILE, re.MULTILINE)
     assert pinned is not None and re.search(rf"python:3\.11-slim-bookworm{DIGEST}$", pinned.group(1))
 
@@ -34,7 +37,17 @@ def test_the_image_runs_as_the_user_the_pods_run_as() -> None:
 def test_the_image_has_both_commands() -> None:
     commands = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert {"coviu-mcp-operator", PROXY_COMMAND} <= set(commands)
-    assert 'CMD ["coviu-mcp-operator"]' in CONTAINERFILE
+    # The product is the default target: the last stage.
+    assert CONTAINERFILE.rstrip().endswith('CMD ["coviu-mcp-operator"]')
+
+
+def test_the_product_stage_drops_exactly_the_sandbox_command() -> None:
+    dropped = re.search(r"sed -i '/\^(.+)/d' pyproject\.toml", CONTAINERFILE)
+    assert dropped is not None
+    lines = (ROOT / "pyproject.toml").read_text().splitlines()
+    assert [line for line in lines if re.match(dropped.group(1), line)] == [
+        'coviu-sandbox = "coviu_sandbox.cli:main"'
+    ]
 
 
 def test_everything_copied_into_the_image_is_in_the_build_context() -> None:
