@@ -8,7 +8,7 @@ CACHE := $(CURDIR)/.cache
 K8S_BIN := $(CACHE)/k8s/bin
 NODE_DIR := $(CACHE)/node
 
-.PHONY: help demo test test-fast bench cluster venv k8s-tools kube-clients node-tools lock clean image chart-lint crd soak chaos
+.PHONY: help demo test test-fast bench cluster venv k8s-tools kube-clients node-tools lock clean image chart-lint crd admission-policy soak chaos
 
 help:
 	@echo "make demo   - run the triage and compliance workflows through a real MCP client against the sandbox"
@@ -87,6 +87,10 @@ chart-lint: venv kube-clients
 crd: venv
 	$(PY) -m coviu_operator.crd > crds/coviumcpservers.yaml
 	cp crds/coviumcpservers.yaml charts/coviu-mcp-operator/files/coviumcpservers.yaml
+
+# Regenerate the chart's ValidatingAdmissionPolicy from the catalog.
+admission-policy: venv
+	$(PY) -m coviu_operator.admission > charts/coviu-mcp-operator/files/admission-policy.yaml
 
 # Refresh constraints.txt from a clean resolve of pyproject.toml.
 lock:
