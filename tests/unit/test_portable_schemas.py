@@ -12,42 +12,26 @@ from jsonschema import Draft202012Validator
 from coviu_catalog import load_catalog
 from coviu_mcp.portable import single_typed
 from coviu_mcp.tools import build_tools
+from tests.unit.test_operator_crd import walk
 
 SAMPLES: list[Any] = [None, "text", "", 0, 7, -1.5, True, False, [], ["a", None], {}, {"k": None}]
 
 
-def type_arrays(node: Any, path: str = "") -> Iterator[str]:
-    if isinstance(node, dict):
-        if isinstance(node.get("type"), list):
-            yield path or "/"
-        for key, value in node.items():
-            yield from type_arrays(value, f"{path}/{key}")
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield from type_arrays(value, f"{path}/{index}")
+def type_arrays(schema: Any) -> list[str]:
+    return [path for path, node in walk(schema) if isinstance(node.get("type"), list)]
 
 
 def test_no_tool_schema_has_a_type_array() -> None:
     for spec in build_tools(load_catalog().records).values():
-        assert not list(type_arrays(spec.input_schema)), spec.name
-        assert not list(type_arrays(spec.output_schema)), spec.name
+        assert not type_arrays(spec.input_schema), spec.name
+        assert not type_arrays(spec.output_schema), spec.name
 
 
 def catalog_subschemas() -> Iterator[dict[str, Any]]:
     for record in load_catalog().records:
         for schema in (record.response.schema_, record.query.model_dump(), record.body.model_dump()):
             # a node whose `type` is a name or a list is a schema (not a map with a `type` property)
-            yield from (node for node in _nodes(schema) if isinstance(node.get("type"), str | list))
-
-
-def _nodes(node: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(node, dict):
-        yield node
-        for value in node.values():
-            yield from _nodes(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _nodes(value)
+            yield from (node for _, node in walk(schema) if isinstance(node.get("type"), str | list))
 
 
 def test_the_rewrite_accepts_the_same_values_as_the_catalog() -> None:
