@@ -8,7 +8,7 @@ CACHE := $(CURDIR)/.cache
 K8S_BIN := $(CACHE)/k8s/bin
 NODE_DIR := $(CACHE)/node
 
-.PHONY: help demo test test-fast bench cluster venv k8s-tools kube-clients node-tools lock clean image chart-lint crd admission-policy soak chaos
+.PHONY: help demo test test-fast bench cluster venv k8s-tools kube-clients node-tools lock clean image chart-lint crd admission-policy promtool soak chaos
 
 help:
 	@echo "make demo   - run the triage and compliance workflows through a real MCP client against the sandbox"
@@ -46,7 +46,7 @@ $(NODE_DIR)/.installed: hack/node/package.json hack/node/package-lock.json
 	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-test: venv k8s-tools kube-clients node-tools
+test: venv k8s-tools kube-clients node-tools promtool
 	$(PY) -m pytest
 
 # The fast tiers only (no real processes, no cluster): for the edit-test loop.
@@ -91,6 +91,10 @@ crd: venv
 # Regenerate the chart's ValidatingAdmissionPolicy from the catalog.
 admission-policy: venv
 	$(PY) -m coviu_operator.admission > charts/coviu-mcp-operator/files/admission-policy.yaml
+
+# promtool, built from the Prometheus Go module into .cache/promtool (checks the chart's rules).
+promtool:
+	hack/promtool.sh
 
 # Refresh constraints.txt from a clean resolve of pyproject.toml.
 lock:

@@ -345,7 +345,8 @@ def test_service_monitors_scrape_the_operator_and_the_proxies() -> None:
 
 def test_alerts_query_series_the_operator_exports() -> None:
     docs = render("operator.expiringSoonWindowSeconds=7200", values=(ALL_FEATURES,))
-    rules = {r["alert"]: r for r in one(docs, "PrometheusRule")["spec"]["groups"][0]["rules"]}
+    (operator_rules,) = [d for d in docs if d["kind"] == "PrometheusRule" and d["metadata"]["name"] == FULLNAME]
+    rules = {r["alert"]: r for r in operator_rules["spec"]["groups"][0]["rules"]}  # the proxies': test_monitoring.py
     assert set(rules) == {"CoviuMCPOperatorReconcileErrors", "CoviuMCPServerExpiringSoon"}
     metrics = Metrics()
     metrics.reconciled("error", 0.1)
