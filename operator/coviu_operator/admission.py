@@ -74,8 +74,8 @@ def _or_all(variable: str) -> str:
     return f"(size({variable}) == 0 ? {cel_string(listed_or_all(None))} : {_cel_listed(variable)})"
 
 
-def _validation(expression: str, message: str, *, dynamic: bool = True) -> dict[str, Any]:
-    return {"expression": expression, "messageExpression" if dynamic else "message": message, "reason": "Invalid"}
+def _validation(expression: str, message_expression: str) -> dict[str, Any]:
+    return {"expression": expression, "messageExpression": message_expression, "reason": "Invalid"}
 
 
 def build_policy(catalog: Catalog | None = None) -> dict[str, Any]:
