@@ -21,7 +21,7 @@ KUBECONFIG = ROOT / ".cache" / "k8s" / "kubeconfig"
 
 from coviu_mcp.launch import console_script, free_port, running  # noqa: E402
 from coviu_operator.names import token_secret_name, workload_name  # noqa: E402
-from coviu_operator.podenv import resolve_env  # noqa: E402
+from coviu_operator.podenv import probe_port, resolve_env  # noqa: E402
 
 
 def kubectl(kubeconfig: Path, *args: str) -> dict:
@@ -47,9 +47,10 @@ def main() -> int:
         raise SystemExit(f"no token Secret {token_secret_name(args.name)} yet: is the server Ready?")
     token = base64.b64decode(token_secret["data"]["token"]).decode()
     port = args.port or free_port()
-    env = {**resolve_env(deployment, secrets), "HOST": "127.0.0.1", "PORT": str(port)}
-    with running([console_script("coviu-mcp-server")], port, "/healthz", env) as server:
-        print(f"MCP URL: {server.base_url}/mcp/{token}", flush=True)
+    env = {**resolve_env(deployment, secrets), "HOST": "127.0.0.1", "PORT": str(port),
+           "MCP_ADMIN_PORT": str(free_port())}
+    with running([console_script("coviu-mcp-server")], probe_port(env), "/healthz", env) as server:
+        print(f"MCP URL: http://127.0.0.1:{port}/mcp/{token}", flush=True)
         print("Serving until Ctrl-C.", flush=True)
         try:
             server.process.wait()

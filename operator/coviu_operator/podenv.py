@@ -10,6 +10,8 @@ import base64
 from collections.abc import Mapping
 from typing import Any
 
+from coviu_mcp.config import ServerSettings
+
 from .builders import CONTAINER_NAME
 
 
@@ -34,3 +36,10 @@ def resolve_env(deployment: Mapping[str, Any], secrets: Mapping[str, Mapping[str
             raise UnresolvedEnvError(f"{item['name']}: Secret {ref['name']!r} has no key {ref['key']!r}")
         env[item["name"]] = base64.b64decode(raw).decode()
     return env
+
+
+def probe_port(env: Mapping[str, str]) -> int:
+    """The port a proxy started with `env` answers /healthz and /readyz on: MCP_ADMIN_PORT when
+    this proxy reads it, else PORT (a proxy from before the admin port serves them there)."""
+    reads_admin_port = any(field.alias == "MCP_ADMIN_PORT" for field in ServerSettings.model_fields.values())
+    return int(env["MCP_ADMIN_PORT"] if reads_admin_port and "MCP_ADMIN_PORT" in env else env["PORT"])

@@ -299,7 +299,9 @@ def operator_as(plane: ControlPlane, release: Release, workdir: Path) -> Iterato
         context["context"]["user"] = "operator"
     kubeconfig = workdir / "kubeconfig"
     kubeconfig.write_text(yaml.safe_dump(config))
-    with OperatorThread(OperatorSettings(), namespaces=release.served, kubeconfig=str(kubeconfig)) as running:
+    # As installed with `--set policy.sandboxHosts={coviu-sandbox}`, for the sandbox walk-through.
+    settings = OperatorSettings(sandbox_hosts=("coviu-sandbox",))
+    with OperatorThread(settings, namespaces=release.served, kubeconfig=str(kubeconfig)) as running:
         yield running
 
 

@@ -11,7 +11,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from coviu_mcp.launch import console_script, free_port, running
 from coviu_operator.names import KIND
-from coviu_operator.podenv import resolve_env
+from coviu_operator.podenv import probe_port, resolve_env
 from coviu_operator.testing import OperatorThread
 from tests.cluster import ControlPlane
 from tests.cluster.waiting import eventually
@@ -43,7 +43,10 @@ async def test_a_client_uses_the_url_the_operator_hands_out(
         assert "MCP_TOKEN_SHA256" in env and token not in env.values(), "the proxy must only get the digest"
 
         port = free_port()
-        with running([console_script("coviu-mcp-server")], port, "/readyz", {**env, "HOST": "127.0.0.1", "PORT": str(port)}):
+        env |= {"HOST": "127.0.0.1", "PORT": str(port), "MCP_ADMIN_PORT": str(free_port())}
+        readable = {base64.b64decode(value).decode() for value in token_secret.values()}
+        assert env["MCP_LINK_SIGNING_KEY"] and env["MCP_LINK_SIGNING_KEY"] not in readable, "a key of its own"
+        with running([console_script("coviu-mcp-server")], probe_port(env), "/readyz", env):
             async with Client(streamable_http_client(f"http://127.0.0.1:{port}/mcp/{token}"), mode="legacy") as mcp:
                 names = [tool.name for tool in (await mcp.list_tools()).tools]
                 assert sorted(names) == sorted(status["tools"])
