@@ -2,7 +2,8 @@
 
 Writing a CoviuMCPServer must not give anyone more than they already had. So the operator's
 own settings, not the manifest, decide where credentials may be sent (allowed Coviu API base
-URLs, https unless a sandbox host is listed), what runs with them (allowed images) and which
+URLs, https unless a sandbox host is listed), where MCP URLs and download links point (allowed
+public hosts), what runs with them (allowed images) and which
 Pod overrides a tenant may set; and a referenced Secret is used only if its owner shared it:
 labelled with the one use it is for, annotated with the servers that may use it and,
 optionally, the keys they may read. Pure functions: each violation is an InputError with
@@ -55,6 +56,13 @@ def api_base_url_allowed(url: str, settings: OperatorSettings) -> bool:
             and parts.hostname is not None and parts.hostname in settings.sandbox_hosts)
 
 
+def public_host_allowed(url: str, settings: OperatorSettings) -> bool:
+    """A listed host, or a host under a listed `*.domain`."""
+    host = urlsplit(url).hostname or ""
+    return any(host == entry or (entry.startswith("*.") and host.endswith(entry[1:]))
+               for entry in settings.allowed_public_hosts)
+
+
 def _pod_violations(template: PodTemplate, settings: OperatorSettings) -> list[str]:
     field = "spec.podTemplate"
     found = []
@@ -86,6 +94,9 @@ def check_spec(server: Server, settings: OperatorSettings) -> None:
         hosts = f"; plain http only to a sandbox host ({', '.join(settings.sandbox_hosts) or 'none'})"
         found.append(f"spec.apiBaseURL: {spec.api_base_url!r} is not an allowed Coviu API "
                      f"({_allowed(settings.allowed_api_base_urls, 'allowed_api_base_urls')}{hosts})")
+    if spec.public_url is not None and not public_host_allowed(spec.public_url, settings):
+        found.append(f"spec.publicURL: {spec.public_url!r} is not an allowed host for MCP URLs and download links "
+                     f"({_allowed(settings.allowed_public_hosts, 'allowed_public_hosts')})")
     if spec.image is not None and spec.image not in (settings.image, *settings.allowed_images):
         found.append(f"spec.image: {spec.image!r} is not allowed "
                      f"({_allowed((settings.image, *settings.allowed_images), 'allowed_images')})")

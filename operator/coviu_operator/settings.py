@@ -86,6 +86,9 @@ class OperatorSettings(BaseSettings):
     sandbox_hosts: CommaList = ()
     """Comma list of hosts of a Coviu sandbox that servers may call over plain http, at any port and
     path (e.g. coviu-sandbox.coviu-sandbox.svc). Empty: none. Never list a host outside the cluster."""
+    allowed_public_hosts: CommaList = ()
+    """Comma list of hosts spec.publicURL may name (`*.example.com`: any host under it). The proxy
+    builds download links on that URL, so it must be a host the installer controls. Empty: none."""
     allowed_images: CommaList = ()
     """Comma list of proxy images spec.image may name, besides `image` (always allowed)."""
     allowed_pod_labels: CommaList = ()

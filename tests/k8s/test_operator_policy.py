@@ -41,6 +41,7 @@ def secret(name: str, **values: str) -> dict[str, Any]:
 ATTACKS: dict[str, tuple[dict[str, Any], str]] = {
     "exfil-url": ({"apiBaseURL": "https://collector.attacker.example/v1"}, "spec.apiBaseURL"),
     "exfil-image": ({"image": "registry.attacker.example/prints-env:1"}, "spec.image"),
+    "link-redirect": ({"publicURL": "https://links.attacker.example"}, "spec.publicURL"),
     "other-key": ({"credentialsSecretRef": {"name": "coviu-credentials", "clientSecretKey": "patient_note"}},
                   "spec.credentialsSecretRef: Secret {ns}/coviu-credentials: key 'patient_note' is not shared"),
     "other-secret": ({"credentialsSecretRef": {"name": "payments", "clientIdKey": "api_key"}},

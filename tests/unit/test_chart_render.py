@@ -386,6 +386,7 @@ def test_the_policy_values_become_the_operators_policy(monkeypatch: pytest.Monke
         f"{ENV_PREFIX}ALLOWED_API_BASE_URLS"}
     assert default[f"{ENV_PREFIX}ALLOWED_API_BASE_URLS"] == "https://api.coviu.com/v1"
     env = env_of(render("policy.sandboxHosts={coviu-sandbox}", "policy.images={registry.example/p:2}",
+                        "policy.publicHosts={*.mcp.example.com}",
                         "policy.podLabels={team}", "policy.podAnnotations={example.com/cost}",
                         "policy.nodeSelectorKeys={pool}", "policy.tolerationKeys={dedicated}",
                         "policy.priorityClasses={mcp}", "policy.apiBaseURLs={https://a.example/v1,https://b.example/v1}"))
@@ -394,6 +395,7 @@ def test_the_policy_values_become_the_operators_policy(monkeypatch: pytest.Monke
     settings = load_settings()
     assert settings.allowed_api_base_urls == ("https://a.example/v1", "https://b.example/v1")
     assert (settings.sandbox_hosts, settings.allowed_images) == (("coviu-sandbox",), ("registry.example/p:2",))
+    assert settings.allowed_public_hosts == ("*.mcp.example.com",)
     assert (settings.allowed_pod_labels, settings.allowed_pod_annotations) == (("team",), ("example.com/cost",))
     assert (settings.allowed_node_selector_keys, settings.allowed_toleration_keys,
             settings.allowed_priority_classes) == (("pool",), ("dedicated",), ("mcp",))

@@ -17,7 +17,14 @@ from coviu_operator.names import (
     SECRET_USE_LABEL,
     URL_TOKEN_USE,
 )
-from coviu_operator.policy import REASON, api_base_url_allowed, check_spec, shared, use_credentials
+from coviu_operator.policy import (
+    REASON,
+    api_base_url_allowed,
+    check_spec,
+    public_host_allowed,
+    shared,
+    use_credentials,
+)
 from coviu_operator.settings import OperatorSettings
 from coviu_operator.testing import credentials_secret, secret_body, server_body
 from coviu_operator.testing import shared as share
@@ -53,8 +60,20 @@ def test_credentials_go_only_to_the_installers_api_base_urls(url: str, settings:
     assert api_base_url_allowed(url, settings) is allowed
 
 
+@pytest.mark.parametrize(("url", "allowed"), [
+    ("https://mcp.clinic-a.example.com", True), ("https://clinic-b.mcp.example.net/", True),
+    ("https://mcp.example.net", False), ("https://links.attacker.example", False),
+    ("https://mcp.clinic-a.example.com.attacker.example", False),
+])
+def test_download_links_point_only_at_the_installers_hosts(url: str, allowed: bool) -> None:
+    settings = OperatorSettings(allowed_public_hosts=("mcp.clinic-a.example.com", "*.mcp.example.net"))
+    assert public_host_allowed(url, settings) is allowed
+    assert not public_host_allowed(url, DEFAULTS)
+
+
 def test_every_refused_field_is_named_at_once() -> None:
-    message = refused(server(apiBaseURL="https://attacker.example/v1", image="registry.example/evil:1", podTemplate={
+    message = refused(server(apiBaseURL="https://attacker.example/v1", image="registry.example/evil:1",
+                             publicURL="https://links.attacker.example", podTemplate={
         "labels": {"app": "payments"},
         "annotations": {"container.apparmor.security.beta.kubernetes.io/mcp-server": "unconfined"},
         "nodeSelector": {"node-role.kubernetes.io/control-plane": ""},
@@ -62,6 +81,7 @@ def test_every_refused_field_is_named_at_once() -> None:
         "priorityClassName": "system-cluster-critical",
     }))
     for field in ["spec.apiBaseURL: 'https://attacker.example/v1'", "spec.image: 'registry.example/evil:1'",
+                  "spec.publicURL: 'https://links.attacker.example'",
                   "spec.podTemplate.labels: 'app'",
                   "spec.podTemplate.annotations: 'container.apparmor.security.beta.kubernetes.io/mcp-server'",
                   "spec.podTemplate.nodeSelector: 'node-role.kubernetes.io/control-plane'",
@@ -74,9 +94,10 @@ def test_every_refused_field_is_named_at_once() -> None:
 
 def test_what_the_installer_allows_passes() -> None:
     settings = OperatorSettings(allowed_images=("registry.example/mcp:2",), allowed_pod_labels=("team",),
+                                allowed_public_hosts=("mcp.example.com",),
                                 allowed_node_selector_keys=("pool",), allowed_toleration_keys=("dedicated",),
                                 allowed_priority_classes=("mcp",), allowed_pod_annotations=("example.com/cost",))
-    check_spec(server(image="registry.example/mcp:2", podTemplate={
+    check_spec(server(image="registry.example/mcp:2", publicURL="https://mcp.example.com", podTemplate={
         "labels": {"team": "triage"}, "annotations": {"example.com/cost": "clinic-a"},
         "nodeSelector": {"pool": "mcp"}, "priorityClassName": "mcp",
         "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "mcp", "effect": "NoSchedule"}],
