@@ -102,9 +102,10 @@ async def test_no_secret_or_patient_data_in_logs_events_status_or_metrics(
 
     # A rotation, a changed client secret (every server using it rolls), and the expiry.
     control_plane.kubectl("annotate", "-n", namespace, "cmcp/plain", f"{ROTATE_ANNOTATION}=privacy-test")
-    apply(control_plane, namespace, secret("coviu-credentials", client_id=s["client id"],
-                                           client_secret=s["changed client secret"], refresh_token=s["refresh token"],
-                                           patient_note=f"{PATIENT}, born 1931-02-03"))
+    apply(control_plane, namespace, shared(secret("coviu-credentials", client_id=s["client id"],
+                                                  client_secret=s["changed client secret"],
+                                                  refresh_token=s["refresh token"],
+                                                  patient_note=f"{PATIENT}, born 1931-02-03"), CREDENTIALS_USE))
     await eventually(lambda: _token_changed(api_client, namespace, "plain", minted["plain"]), what="a rotation")
     minted_later = await tokens(api_client, namespace)
     merge_patch(control_plane, namespace, "cmcp/badcreds", {"spec": {"methods": ["read"]}})
