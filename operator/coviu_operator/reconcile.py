@@ -18,20 +18,18 @@ from pydantic import ValidationError
 
 from coviu_catalog import EmptySelectionError, Record, UnknownFilterValueError, select, tool_name
 
-from . import builders
+from . import builders, policy
 from . import conditions as c
 from .errors import InputError, RejectedKubeError
 from .expiry import Clock, Expiry, assess, rfc3339
 from .kube import Applied, Kube, Ref
 from .models import Server, Spec
-from .names import token_secret_name, workload_name
+from .names import link_key_secret_name, token_secret_name, workload_name
 from .secrets import (
     TokenDecision,
-    check_api_tokens,
-    check_credentials,
-    check_provided_token,
     config_hash,
     decide_token,
+    link_key,
     mint_token,
     owned_token,
 )
@@ -101,6 +99,7 @@ def _children_refs(server: Server) -> list[Ref]:
         Ref("apps/v1", "Deployment", ns, workload),
         Ref("v1", "Service", ns, workload),
         _secret(ns, token_secret_name(server.name)),
+        _secret(ns, link_key_secret_name(server.name)),
     ]
 
 
@@ -183,21 +182,23 @@ async def _deploy(this: _Pass, problems: list[InputError]) -> Outcome:
     server, kube = this.server, this.ctx.kube
     spec, ns = server.spec, server.namespace
     existing = await kube.get(_secret(ns, token_secret_name(server.name)))
+    _attempt(problems, policy.check_spec, server, this.ctx.settings)
     creds = spec.credentials_secret_ref
-    credentials = _attempt(problems, check_credentials, await kube.get(_secret(ns, creds.name)), creds, ns)
+    credentials = _attempt(problems, policy.use_credentials, await kube.get(_secret(ns, creds.name)), server)
     api_tokens: tuple[str, ...] | None = ()
     if spec.require_api_token_auth and spec.api_token_secret_ref is not None:
         ref = spec.api_token_secret_ref
-        api_tokens = _attempt(problems, check_api_tokens, await kube.get(_secret(ns, ref.name)), ref, ns)
+        api_tokens = _attempt(problems, policy.use_api_tokens, await kube.get(_secret(ns, ref.name)), server)
     provided = None
     if spec.token_secret_ref is not None:
         byo = spec.token_secret_ref
-        provided = _attempt(problems, check_provided_token, await kube.get(_secret(ns, byo.name)), byo, ns)
+        provided = _attempt(problems, policy.use_provided_token, await kube.get(_secret(ns, byo.name)), server)
+    signing_key = _attempt(problems, link_key, await kube.get(_secret(ns, link_key_secret_name(server.name))), server)
     had_token = this.previous.get("tokenSecretName") is not None
     decision = None if problems else _attempt(problems, decide_token, server, existing, provided, had_token)
-    if problems or decision is None or credentials is None or api_tokens is None:
+    if problems or decision is None or credentials is None or api_tokens is None or signing_key is None:
         return _blocked(this, problems, existing)
-    return await _apply(this, decision, credentials, api_tokens)
+    return await _apply(this, decision, credentials, signing_key, api_tokens)
 
 
 def _blocked(this: _Pass, problems: list[InputError], existing: dict[str, Any] | None) -> Outcome:
@@ -239,22 +240,26 @@ async def _publish_token(this: _Pass, decision: TokenDecision, api_tokens: tuple
     return decision, result
 
 
-async def _apply(this: _Pass, decision: TokenDecision, credentials: str, api_tokens: tuple[str, ...]) -> Outcome:
+async def _apply(this: _Pass, decision: TokenDecision, credentials: str, signing_key: str,
+                 api_tokens: tuple[str, ...]) -> Outcome:
     """Publish the token first (the Deployment reads its digest), then apply the workload."""
     server, settings, kube = this.server, this.ctx.settings, this.ctx.kube
     applied: list[tuple[Ref, Applied]] = []
     try:
         decision, published = await _publish_token(this, decision, api_tokens)
         applied.append((Ref.of(published.obj), published))
+        digest = config_hash(credentials, decision.token, signing_key, api_tokens)
         for manifest in [
+            builders.link_key_secret(server, signing_key),
             builders.service_account(server),
-            builders.deployment(server, settings, config_hash(credentials, decision.token, api_tokens)),
+            builders.deployment(server, settings, digest),
             builders.service(server),
         ]:
             applied.append((Ref.of(manifest), await kube.apply(manifest)))
     except RejectedKubeError as exc:
         return this.finish("rejected", [c.false(c.READY, "ApplyFailed", str(exc))], published=bool(applied))
-    ready, ready_replicas = rollout_verdict(applied[2][1].obj, server.spec.replicas)
+    deployment = next(result for ref, result in applied if ref.kind == "Deployment")
+    ready, ready_replicas = rollout_verdict(deployment.obj, server.spec.replicas)
     outcome = this.finish("ready" if ready.status == "True" else "progressing",
                           [ready, _token_published(server)], published=True, readyReplicas=ready_replicas)
     news = []
