@@ -165,14 +165,9 @@ def all_options() -> Server:
                   credentialsSecretRef={"name": "coviu-credentials", "clientIdKey": "id"})
 
 
-# Names fixed for the proxy's admin port and link signing key, which the proxy reads once its side
-# of them is merged; until then it ignores them (its settings ignore unknown variables).
-ADMIN_AND_LINK_KEY = {"MCP_ADMIN_PORT", "MCP_LINK_SIGNING_KEY"}
-
-
 def test_every_variable_set_is_part_of_the_proxy_contract() -> None:
     known = {field.alias for field in ServerSettings.model_fields.values()}
-    assert set(env_of(builders.deployment(all_options(), SETTINGS, HASH))) <= known | ADMIN_AND_LINK_KEY
+    assert set(env_of(builders.deployment(all_options(), SETTINGS, HASH))) <= known
 
 
 def test_the_link_signing_key_has_a_secret_of_its_own_and_probes_use_the_admin_port() -> None:
