@@ -124,11 +124,6 @@ def scrape(url: str) -> dict[str, tuple[set[str], float]]:
     return found
 
 
-def metrics_url(proxy: ProxyProcess) -> str:
-    """Where a proxy serves /metrics: the one place to change when it moves to the admin port."""
-    return f"{proxy.base_url}/metrics"
-
-
 async def proxy_traffic(proxy: ProxyProcess) -> None:
     """A good call, a call with bad arguments, Coviu 429s and a wrong token."""
     async with Client(streamable_http_client(proxy.url), mode="legacy") as client:
@@ -154,7 +149,7 @@ async def exported(control_plane: ControlPlane, namespace: str) -> AsyncIterator
         apply(control_plane, namespace, creds(namespace), server(namespace, "ready", methods=["read"]),
               server(namespace, "typo", methods=["raed"]), server(namespace, "brief", expiresAt=soon))
         await proxy_traffic(proxy)
-        proxy_series = scrape(metrics_url(proxy))
+        proxy_series = scrape(f"{proxy.admin_url}/metrics")
         assert proxy_series["coviu_mcp_upstream_rate_limited_total"][1] >= 1, "the sandbox never answered 429"
 
         async def torn_down() -> dict[str, tuple[set[str], float]] | None:
