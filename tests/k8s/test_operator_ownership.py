@@ -46,12 +46,15 @@ def foreign_secret(name: str) -> dict[str, Any]:
 
 
 async def snapshot(cluster: Cluster, objects: list[tuple[str, str]]) -> dict[tuple[str, str], tuple[Any, ...]]:
-    """uid, resourceVersion and owner references of each object (None when it is gone)."""
+    """What a write or an adoption by the operator would change in each object (None when it is
+    gone): its UID, owner references, contents, and the field managers that wrote it."""
     seen: dict[tuple[str, str], tuple[Any, ...]] = {}
     for kind, name in objects:
-        obj = await cluster.get(kind, name)
-        meta = (obj or {}).get("metadata") or {}
-        seen[(kind, name)] = (meta.get("uid"), meta.get("resourceVersion"), meta.get("ownerReferences"))
+        obj = await cluster.get(kind, name) or {}
+        meta = obj.get("metadata") or {}
+        contents = {key: value for key, value in obj.items() if key not in ("metadata", "status")}
+        managers = sorted({entry.get("manager") for entry in meta.get("managedFields") or []} - {None})
+        seen[(kind, name)] = (meta.get("uid"), meta.get("ownerReferences"), contents, managers)
     return seen
 
 
@@ -104,7 +107,7 @@ async def test_expiry_never_deletes_objects_the_server_does_not_own(
         theirs = [("Deployment", "billing-mcp"), ("Service", "billing-mcp"), ("Secret", "billing-mcp-token"),
                   ("Secret", "tok-mcp-token"), ("Deployment", "ending-mcp"), ("Secret", "ending-mcp-token")]
         before = await snapshot(cluster, theirs)
-        assert all(uid is not None for uid, _, _ in before.values()), before
+        assert all(uid is not None for uid, *_ in before.values()), before
         done = reconciles(running.metrics)
         for name in ("billing", "ending", "tok"):
             control_plane.kubectl("annotate", "-n", namespace, f"cmcp/{name}", f"{ROTATE_ANNOTATION}=later")

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -137,14 +138,15 @@ async def test_an_expiry_missed_while_down_is_processed_soon_after_the_process_i
             time.sleep(0.1)
         assert await cluster.get("Deployment", "missed-mcp") is not None
         launched = time.monotonic()
-        operator.start()
+        serving = operator.start()  # returns once /healthz answers
 
         async def removed() -> bool:
             return await cluster.get("Deployment", "missed-mcp") is None
 
         await eventually(removed, what="the missed expiry processed", interval=0.02)
         took = time.monotonic() - launched
-        print(f"\nexpiry missed while down: Deployment gone {took:.2f}s after the operator process was launched")
-        assert took < 10
+        print(f"\nexpiry missed while down: Deployment gone {took:.2f}s after the operator process was launched "
+              f"(serving /healthz after {serving:.2f}s; load average {os.getloadavg()[0]:.1f})")
+        assert took < serving + 5, "the start-up check acts as soon as the process runs"
     finally:
         operator.stop()
