@@ -427,3 +427,18 @@ def pod_annotation(api: Emulator) -> str:
     deployment = get(api, DEPLOYMENTS, "demo-mcp") or {}
     annotations: dict[str, str] = deployment["spec"]["template"]["metadata"]["annotations"]
     return annotations["mcp.coviu.dev/config-hash"]
+
+
+async def test_a_reconcile_that_raises_is_reported_and_retried_not_a_crash_loop(kmock: Emulator, tmp_path: Path) -> None:
+    """Here the API answers the first Deployment apply with something that is not an object."""
+    kmock["patch", f"/apis/apps/v1/namespaces/{NS}/deployments/demo-mcp"][:1] << []
+    async with operator(kmock, tmp_path) as metrics:
+        await create(kmock, credentials_secret(NS))
+        await create(kmock, demo())
+        ready = await eventually(lambda: condition(kmock, "Ready").get("reason") == "ReconcileFailed"
+                                 and condition(kmock, "Ready"))
+        assert "KeyError" in ready["message"]
+        await eventually(lambda: ("Warning", "ReconcileFailed") in events(kmock))
+        assert metrics.registry.get_sample_value("coviu_operator_reconciles_total", {"result": "error"}) == 1
+        await eventually(lambda: condition(kmock, "Ready").get("reason") == "RollingOut", timeout=15)
+        assert get(kmock, DEPLOYMENTS, "demo-mcp") is not None, "the loop lived on and retried"
