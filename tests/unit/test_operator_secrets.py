@@ -159,7 +159,7 @@ def test_the_link_signing_key_is_kept_minted_or_refused() -> None:
     minted = link_key(None, demo)
     assert len(minted) == 43 and minted != link_key(None, demo)  # 32 random bytes, base64url
     owned = secret_body("demo-mcp-link-key", "clinic", key=minted)
-    owned["metadata"]["ownerReferences"] = [{"uid": "uid-1"}]
+    owned["metadata"]["ownerReferences"] = [{"uid": "uid-1", "controller": True}]
     assert link_key(owned, demo) == minted
     with pytest.raises(InputError, match="not owned by this CoviuMCPServer") as caught:
         link_key(secret_body("demo-mcp-link-key", "clinic", key=minted), demo)
