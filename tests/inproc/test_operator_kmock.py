@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -442,3 +443,23 @@ async def test_a_reconcile_that_raises_is_reported_and_retried_not_a_crash_loop(
         assert metrics.registry.get_sample_value("coviu_operator_reconciles_total", {"result": "error"}) == 1
         await eventually(lambda: condition(kmock, "Ready").get("reason") == "RollingOut", timeout=15)
         assert get(kmock, DEPLOYMENTS, "demo-mcp") is not None, "the loop lived on and retried"
+
+
+@pytest.mark.parametrize("expires_at", ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00"])
+async def test_a_date_beyond_utc_stored_before_the_crd_bound_is_reported_not_a_crash_loop(
+    kmock: Emulator, tmp_path: Path, expires_at: str, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The CRD refuses such instants now; one stored before that rule (this emulator has no
+    schema) ends in a condition and an Event, deploys nothing and fails no reconcile."""
+    caplog.set_level(logging.WARNING)
+    async with operator(kmock, tmp_path) as metrics:
+        await create(kmock, credentials_secret(NS))
+        await create(kmock, demo(expiresAt=expires_at))
+        ready = await eventually(lambda: condition(kmock, "Ready").get("reason") == "InvalidSpec"
+                                 and condition(kmock, "Ready"))
+        assert "expiresAt" in ready["message"]
+        await eventually(lambda: ("Warning", "InvalidSpec") in events(kmock))
+        assert get(kmock, DEPLOYMENTS, "demo-mcp") is None and token(kmock) is None, "nothing half-applied"
+        assert not metrics.registry.get_sample_value("coviu_operator_reconciles_total", {"result": "error"})
+    tracebacks = [r.getMessage() for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+    assert not tracebacks, tracebacks
