@@ -79,6 +79,7 @@ def test_the_deployment_is_exactly_the_hardened_proxy() -> None:
                         "readinessProbe": {"httpGet": {"path": "/readyz", "port": "http"}, **probe},
                         "livenessProbe": {"httpGet": {"path": "/healthz", "port": "http"}, **probe,
                                           "periodSeconds": 10},
+                        "lifecycle": {"preStop": {"sleep": {"seconds": 5}}},
                         "securityContext": {"runAsNonRoot": True, "allowPrivilegeEscalation": False,
                                             "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}},
                         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
