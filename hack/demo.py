@@ -49,7 +49,7 @@ def show(plane: ControlPlane, *args: str) -> None:
 
 
 def story(plane: ControlPlane) -> None:
-    began = step("Loading the product and sandbox images into the node's containerd (about 10 s)")
+    began = step("Loading the product and sandbox images into the node's containerd (10 to 40 s)")
     import_images(plane)
     done(began)
 
