@@ -116,12 +116,10 @@ build_base() {
     apt_install debootstrap
   fi
   rm -rf "$rootfs" && mkdir -p "$rootfs"
-  say "building a Python base from Debian's packages with debootstrap (about 1.5 minutes, once)"
   debootstrap --variant=minbase --include="$BASE_INCLUDE" "$SUITE" "$rootfs" "$(apt_mirror "$source")" >"$CACHE/debootstrap.log" 2>&1 \
     || { tail -20 "$CACHE/debootstrap.log" >&2; die "debootstrap failed (log: $CACHE/debootstrap.log)"; }
   rm -f "$rootfs/etc/apt/sources.list"
   cp "$source" "$rootfs/etc/apt/sources.list.d/"
-  say "applying Debian's updates in the base"
   chroot "$rootfs" /bin/sh -c 'export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get -y -qq upgrade && apt-get clean' >&2
   rm -rf "$rootfs"/usr/share/{doc,man,locale,info} "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/* \
     "$rootfs"/var/log/* "$rootfs"/etc/resolv.conf "$rootfs"/etc/hostname
@@ -143,7 +141,11 @@ choose_base() {
   BASE="$BASE_REPO:$SUITE-$key"
   image_id "$BASE" >/dev/null && return
   tarball="$CACHE/base-$key.tar"
-  [[ -f $tarball ]] || { rm -f "$CACHE"/base-*.tar; build_base "$source" "$tarball"; }
+  if [[ ! -f $tarball ]]; then
+    say "building a Python base from Debian's packages with debootstrap (a few minutes, once)"
+    rm -f "$CACHE"/base-*.tar
+    build_base "$source" "$tarball"
+  fi
   "$ENGINE" import --change 'CMD ["python3"]' --change 'ENV LANG=C.UTF-8' \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' "$tarball" "$BASE" >/dev/null
   say "imported the base as $BASE"
@@ -152,15 +154,13 @@ choose_base() {
 # --- build and export ---------------------------------------------------------------------
 
 # pip inside the build may have to pass a TLS-intercepting proxy whose CA only the machine's
-# bundle holds: podman mounts that bundle and /etc/pip.conf read-only while RUN steps run, and
-# nothing of them is kept in a layer. (Host-built wheels would avoid the mounts but tie the
-# image to the host's Python and platform.) docker has no build-time mounts and needs none
-# where its daemon reaches PyPI directly.
-build_mounts() {
-  [[ $ENGINE == podman ]] || return 0
+# bundle holds: both are handed to the build as secrets, which the Containerfile mounts for the
+# steps that run pip and which never reach a layer. (Wheels built on the host would need no
+# secrets but tie the image to the host's Python and platform.)
+build_secrets() {
   local file
   for file in /etc/ssl/certs/ca-certificates.crt /etc/pip.conf; do
-    [[ -f $file ]] && echo "--volume=$file:$file:ro"
+    [[ -f $file ]] && echo "--secret=id=$(basename "$file"),src=$file"
   done
   return 0
 }
@@ -184,15 +184,15 @@ build() {
   choose_engine
   mkdir -p "$CACHE"
   choose_base
-  local key mounts started=$SECONDS
+  local key secrets started=$SECONDS
   key=$(inputs_key)
   if [[ $(cat "$CACHE/built" 2>/dev/null) == "$(built "$key")" ]]; then
     say "$IMAGE and $SANDBOX_IMAGE are up to date"
     return
   fi
-  mapfile -t mounts < <(build_mounts)
+  mapfile -t secrets < <(build_secrets)
   say "building $IMAGE and $SANDBOX_IMAGE with $ENGINE on $BASE"
-  local args=(build -f "$ROOT/Containerfile" --build-arg "PYTHON_IMAGE=$BASE" "${mounts[@]}")
+  local args=(build -f "$ROOT/Containerfile" --build-arg "PYTHON_IMAGE=$BASE" "${secrets[@]}")
   "$ENGINE" "${args[@]}" --target sandbox -t "$SANDBOX_IMAGE" "$ROOT"
   "$ENGINE" "${args[@]}" -t "$IMAGE" "$ROOT"
   built "$key" >"$CACHE/built"

@@ -30,20 +30,29 @@ class ImageError(RuntimeError):
 
 @dataclass(frozen=True)
 class Images:
+    """Image ids, not names: another checkout on the same machine may retag the names."""
+
     product: str
     sandbox: str
 
 
 def build_images() -> Images:
     """Build (or find up to date) both images with `hack/image.sh build`."""
-    env = {"IMAGE": PRODUCT_IMAGE, "SANDBOX_IMAGE": SANDBOX_IMAGE}
+    names = {"IMAGE": PRODUCT_IMAGE, "SANDBOX_IMAGE": SANDBOX_IMAGE}
     done = subprocess.run(
         [IMAGE_SCRIPT, "build"], capture_output=True, text=True, timeout=1500, check=False,
-        env={**os.environ, **env},
+        env={**os.environ, **names},
     )  # fmt: skip
     if done.returncode != 0:
         raise ImageError(f"hack/image.sh build failed ({done.returncode}):\n{done.stderr[-3000:]}{done.stdout[-2000:]}")
-    return Images(PRODUCT_IMAGE, SANDBOX_IMAGE)
+    return Images(_image_id(PRODUCT_IMAGE), _image_id(SANDBOX_IMAGE))
+
+
+def _image_id(name: str) -> str:
+    found = engine("image", "inspect", "--format", "{{.Id}}", name)
+    if found.returncode != 0:
+        raise ImageError(f"{name} was built but cannot be inspected: {found.stderr}")
+    return found.stdout.strip()
 
 
 def engine(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

@@ -5,6 +5,12 @@ sandbox container, on loopback.
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
 import httpx
 import pytest
 from mcp import Client
@@ -13,7 +19,7 @@ from mcp.client.streamable_http import streamable_http_client
 from coviu_mcp.launch import free_port, mint_token
 from coviu_operator.builders import PROXY_COMMAND, RUN_AS
 
-from .containers import HARDENED, Images, build_images, container, engine
+from .containers import HARDENED, IMAGE_SCRIPT, Images, build_images, container, engine
 from .sandbox_process import CLIENT_ID, CLIENT_SECRET
 
 # A cold build (base image from Debian's packages, then both images) takes minutes.
@@ -33,7 +39,7 @@ def images() -> Images:
 
 
 @pytest.fixture(scope="module")
-def sandbox_url(images: Images):
+def sandbox_url(images: Images) -> Iterator[str]:
     port = free_port()
     command = ["coviu-sandbox", "--host=127.0.0.1", f"--port={port}"]
     with container(images.sandbox, command, port, "/_sandbox/seed") as sandbox:
@@ -52,6 +58,12 @@ def test_the_product_runs_as_the_pods_user_with_a_read_only_root(images: Images)
     ]
     refused = engine("run", "--rm", *HARDENED, images.product, "python3", "-c", "open('/opt/venv/x', 'w')")
     assert refused.returncode != 0 and "Read-only file system" in refused.stderr
+
+
+def test_the_build_secrets_stay_out_of_the_images(images: Images) -> None:
+    """The machine's pip.conf and CA bundle are mounted for pip's steps only (Containerfile)."""
+    for image in (images.product, images.sandbox):
+        assert run(image, "python3", "-c", "import os; print(os.path.exists('/etc/pip.conf'))").strip() == "False"
 
 
 @pytest.mark.parametrize("command", ["coviu-mcp-operator", PROXY_COMMAND])
@@ -84,3 +96,25 @@ async def test_the_proxy_container_serves_mcp_against_the_sandbox_container(imag
         async with Client(streamable_http_client(url)) as client:
             team = await client.call_tool("get_single_coviu_team", {})
             assert not team.is_error and team.structured_content["team_id"]
+
+
+@pytest.fixture
+def path_without_an_engine() -> Iterator[str]:
+    """A PATH with the few tools the script needs to get that far, and no docker or podman."""
+    with tempfile.TemporaryDirectory() as folder:  # under /tmp, so another user can read it
+        tools = Path(folder)
+        tools.chmod(0o755)
+        for tool in ("bash", "cat", "dirname", "grep", "id"):
+            (tools / tool).symlink_to(shutil.which(tool) or tool)
+        yield folder
+
+
+def test_without_an_engine_or_root_the_message_names_what_to_install(path_without_an_engine: str) -> None:
+    """A user who is not root gets the packages to install, not an apt-get that cannot work."""
+    done = subprocess.run(
+        [shutil.which("setpriv") or "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", IMAGE_SCRIPT, "build"],
+        capture_output=True, text=True, timeout=30, check=False, env={"PATH": path_without_an_engine},
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "no container engine answers" in done.stderr
+    assert "apt-get install podman runc buildah" in done.stderr
