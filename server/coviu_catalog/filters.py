@@ -15,6 +15,7 @@ from .models import MethodClass, Record
 from .naming import tool_name
 
 ALL = "all"
+PROBLEM_SEPARATOR = "; "  # between the unknown-methods and unknown-tags messages
 
 
 def select(
@@ -26,7 +27,7 @@ def select(
     method_set = _checked(methods, method_vocabulary(records), "methods", unknown)
     tag_set = _checked(tags, {tag for record in records for tag in record.tags}, "tags", unknown)
     if unknown:  # every unknown entry at once, so one fix of the manifest is enough
-        raise UnknownFilterValueError("; ".join(unknown))
+        raise UnknownFilterValueError(PROBLEM_SEPARATOR.join(unknown))
     chosen = tuple(
         record
         for record in records
