@@ -26,7 +26,7 @@ from tests.cluster import ControlPlane, MissingBinaryError, ProcessExited  # noq
 from tests.cluster.network import NodeSetupError  # noqa: E402
 from tests.k8s.operator_support import helm, new_namespace, rfc3339  # noqa: E402
 from tests.k8s.real_pods import (  # noqa: E402
-    CHART_VALUES, PRODUCT_IMAGE, RESTRICTED, SANDBOX_SELECTOR, MissingImageError, PodFailed, import_images,
+    CHART_VALUES, PRODUCT_IMAGE, RESTRICTED, SANDBOX_HOST, SANDBOX_SELECTOR, MissingImageError, PodFailed, import_images,
     sandbox_manifests, start_pod, wait_ready, wait_succeeded,
 )
 
@@ -63,7 +63,7 @@ def story(plane: ControlPlane) -> None:
     done(began)
 
     began = step(f"The Coviu sandbox as a Pod behind a Service, in namespace {clinic}")
-    plane.kubectl("apply", "-n", clinic, "-f", "-", input=sandbox_manifests())
+    plane.kubectl("apply", "-n", clinic, "-f", "-", input=sandbox_manifests(SERVER))
     wait_ready(plane, clinic, SANDBOX_SELECTOR)
     done(began)
 
@@ -71,7 +71,7 @@ def story(plane: ControlPlane) -> None:
     expires = datetime.now(UTC) + timedelta(hours=1)
     server = {"apiVersion": "mcp.coviu.dev/v1alpha1", "kind": "CoviuMCPServer", "metadata": {"name": SERVER},
               "spec": {"credentialsSecretRef": {"name": "coviu-sandbox-credentials"},
-                       "apiBaseURL": "http://coviu-sandbox/v1", "expiresAt": rfc3339(expires)}}
+                       "apiBaseURL": f"http://{SANDBOX_HOST}/v1", "expiresAt": rfc3339(expires)}}
     plane.kubectl("apply", "-n", clinic, "-f", "-", input=json.dumps(server))
     plane.kubectl("wait", "-n", clinic, f"cmcp/{SERVER}", "--for=condition=Ready", "--timeout=180s", timeout=200)
     done(began)

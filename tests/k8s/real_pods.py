@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from coviu_operator.names import KIND
+from coviu_operator.names import KIND, SECRET_SERVERS_ANNOTATION
 from tests.cluster import ControlPlane
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,11 +25,14 @@ ARCHIVES = (IMAGES / "coviu-mcp-operator.tar", IMAGES / "coviu-mcp-sandbox.tar")
 RUN_AS = 65532
 RESTRICTED = {"pod-security.kubernetes.io/enforce": "restricted"}
 # Everything the chart needs to run on the real node, in one place: the local image, never
-# pulled (there is no registry), for the operator and for the proxies it creates.
+# pulled (there is no registry), for the operator and for the proxies it creates, and the
+# installer's permission to send the sandbox's (public, default) credentials to its Service.
+SANDBOX_HOST = "coviu-sandbox"
 CHART_VALUES = {
     "image": {"repository": PRODUCT_IMAGE.rsplit(":", 1)[0], "tag": PRODUCT_IMAGE.rsplit(":", 1)[1],
               "pullPolicy": "Never"},
     "proxy": {"imagePullPolicy": "Never"},
+    "policy": {"sandboxHosts": [SANDBOX_HOST]},
     "operator": {"logFormat": "plain"},
 }
 SANDBOX_SELECTOR = "app.kubernetes.io/name=coviu-sandbox"
@@ -78,13 +81,16 @@ def import_images(plane: ControlPlane) -> None:
         plane.node.import_image(archive)
 
 
-def sandbox_manifests() -> str:
+def sandbox_manifests(server: str) -> str:
     """The sandbox of examples/sandbox.yaml (Deployment, Service, credentials Secret) with
-    the local sandbox image; its CoviuMCPServer is left out for the caller's own."""
+    the local sandbox image; its CoviuMCPServer is left out for the caller's own, `server`,
+    with which the credentials Secret is shared instead."""
     docs = [d for d in yaml.safe_load_all((ROOT / "examples" / "sandbox.yaml").read_text()) if d["kind"] != KIND]
     for doc in docs:
         if doc["kind"] == "Deployment":
             doc["spec"]["template"]["spec"]["containers"][0].update(image=SANDBOX_IMAGE, imagePullPolicy="Never")
+        if doc["kind"] == "Secret":
+            doc["metadata"]["annotations"][SECRET_SERVERS_ANNOTATION] = server
     return yaml.safe_dump_all(docs)
 
 

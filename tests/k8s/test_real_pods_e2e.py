@@ -26,7 +26,7 @@ from coviu_operator.names import KIND
 from tests.cluster import ControlPlane
 from tests.k8s.operator_support import helm, merge_patch, new_namespace, rfc3339, server
 from tests.k8s.real_pods import (
-    CHART_VALUES, PRODUCT_IMAGE, RESTRICTED, SANDBOX_SELECTOR, figures, report, run_to_completion,
+    CHART_VALUES, PRODUCT_IMAGE, RESTRICTED, SANDBOX_HOST, SANDBOX_SELECTOR, figures, report, run_to_completion,
     sandbox_manifests, start_pod, wait_log, wait_ready, wait_succeeded,
 )
 
@@ -80,7 +80,7 @@ def story(real_images: ControlPlane) -> Iterator[Story]:
     helm(plane, "install", RELEASE, str(CHART), "-n", operator_ns, "-f", str(values))
     figures["helm install -> operator Pod Ready"] = wait_ready(plane, operator_ns, OPERATOR)
     story = Story(plane, operator_ns, namespace)
-    story.kubectl("apply", "-f", "-", input=sandbox_manifests())
+    story.kubectl("apply", "-f", "-", input=sandbox_manifests(SERVER))
     wait_ready(plane, namespace, SANDBOX_SELECTOR)
     story.sandbox_url = f"http://coviu-sandbox.{namespace}.svc.cluster.local"
     yield story
@@ -98,7 +98,7 @@ def test_the_operator_runs_as_a_pod_with_the_chart_service_account(story: Story)
 
 def test_a_server_becomes_ready_through_its_real_probe(story: Story) -> None:
     expires = datetime.now(UTC) + timedelta(hours=1)
-    body = server(story.namespace, SERVER, apiBaseURL="http://coviu-sandbox/v1", methods=["read"],
+    body = server(story.namespace, SERVER, apiBaseURL=f"http://{SANDBOX_HOST}/v1", methods=["read"],
                   credentialsSecretRef={"name": "coviu-sandbox-credentials"}, expiresAt=rfc3339(expires))
     began = time.monotonic()
     story.kubectl("apply", "-f", "-", input=json.dumps(body))
