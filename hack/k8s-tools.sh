@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the Kubernetes control-plane binaries the real-cluster test tier runs
-# (kube-apiserver, kube-controller-manager, kube-scheduler, etcd, kwok) from the Go
-# modules pinned in hack/tools/, into .cache/k8s/bin/.
+# Builds the Kubernetes binaries the real-cluster test tier runs (kube-apiserver,
+# kube-controller-manager, kube-scheduler, etcd, kwok, and for the real node kubelet,
+# kube-proxy, CoreDNS and the static pause binary) from the Go modules pinned in
+# hack/tools/, into .cache/k8s/bin/.
 #
 # Everything Go writes stays inside the project (.cache/go/{build,mod}), so a second
 # build reuses the compiled packages. A stamp file records the inputs of the last
@@ -15,7 +16,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS="$ROOT/hack/tools"
 BIN="$ROOT/.cache/k8s/bin"
 STAMP="$BIN/.stamp"
-BINARIES=(kube-apiserver kube-controller-manager kube-scheduler etcd kwok)
+BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy etcd kwok coredns pause)
 # kwok has no built-in behaviour: its "stages" say how Nodes and Pods evolve. Use the
 # same set kwokctl uses (Nodes become Ready and renew leases, Pods become Ready at once),
 # taken from the pinned kwok module so they always match the binary.
@@ -33,6 +34,7 @@ die() { echo "k8s-tools: error: $*" >&2; exit 1; }
 log() { echo "k8s-tools: $*" >&2; }
 
 command -v go >/dev/null 2>&1 || die "the 'go' command is not on PATH; install Go 1.${MIN_GO_MINOR} or newer"
+command -v gcc >/dev/null 2>&1 || die "gcc is not on PATH (it compiles the static pause binary); run \`make node-packages\` or install gcc and libc6-dev"
 
 export GOCACHE="$ROOT/.cache/go/build"
 export GOMODCACHE="$ROOT/.cache/go/mod"
@@ -50,9 +52,11 @@ inputs_hash() {
   {
     echo "$go_version $(go env GOOS GOARCH)"
     cat "${BASH_SOURCE[0]}"
-    for mod in "$TOOLS" "$TOOLS/etcd" "$TOOLS/kwok"; do
+    for mod in "$TOOLS" "$TOOLS/etcd" "$TOOLS/kwok" "$TOOLS/coredns"; do
       cat "$mod/go.mod" "$mod/go.sum"
     done
+    cat "$TOOLS/coredns/main.go"
+    gcc --version | head -1
   } | sha256sum | cut -d' ' -f1
 }
 
@@ -94,6 +98,18 @@ build() {
   log "built in $((SECONDS - start))s"
 }
 
+# The Pod sandbox's pause process, from the same Kubernetes module as the kubelet; static,
+# so the sandbox image needs no libc (no registry is reachable to pull upstream's image).
+build_pause() {
+  local src
+  src="$(module_dir "$TOOLS" k8s.io/kubernetes)/build/pause/linux/pause.c"
+  [[ -f "$src" ]] || die "pause.c not found at $src"
+  log "compiling $src with gcc -static"
+  gcc -Os -Wall -Werror -static -DVERSION="$kv-coviu" -o "$BIN/pause" "$src" \
+    || die "gcc -static failed for pause.c (install libc6-dev: \`make node-packages\`)"
+  strip "$BIN/pause"
+}
+
 main() {
   local force=0
   [[ "${1:-}" == "--force" ]] && force=1
@@ -123,11 +139,15 @@ main() {
   build "$TOOLS" "$BIN/" "$k8s_ldflags" \
     k8s.io/kubernetes/cmd/kube-apiserver \
     k8s.io/kubernetes/cmd/kube-controller-manager \
-    k8s.io/kubernetes/cmd/kube-scheduler
+    k8s.io/kubernetes/cmd/kube-scheduler \
+    k8s.io/kubernetes/cmd/kubelet \
+    k8s.io/kubernetes/cmd/kube-proxy
+  build_pause
 
   # etcd's main package is the root of its server module, so name the output.
   build "$TOOLS/etcd" "$BIN/etcd" "-s -w -buildid=" go.etcd.io/etcd/server/v3
   build "$TOOLS/kwok" "$BIN/kwok" "-s -w -buildid=" sigs.k8s.io/kwok/cmd/kwok
+  build "$TOOLS/coredns" "$BIN/coredns" "-s -w -buildid=" .
   write_kwok_stages
 
   local b

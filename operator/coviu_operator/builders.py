@@ -30,6 +30,7 @@ from .secrets import LINK_KEY_KEY, TOKEN_KEY, sha256_hex
 from .settings import OperatorSettings
 
 URL_KEY = "url"
+PRE_STOP_SECONDS = 5
 TOKEN_SHA256_KEY = "token_sha256"
 API_TOKEN_SHA256S_KEY = "api_token_sha256s"
 CONTAINER_NAME = "mcp-server"
@@ -219,6 +220,9 @@ def deployment(server: Server, settings: OperatorSettings, config_hash: str) -> 
         "resources": _resources(server, settings),
         "readinessProbe": _probe("/readyz", period=5, failures=3),
         "livenessProbe": _probe("/healthz", period=10, failures=3),
+        # Keep serving while kube-proxy drops the terminating Pod from the Service: without
+        # the pause, a roll refuses the calls that reach the old Pod in that window.
+        "lifecycle": {"preStop": {"sleep": {"seconds": PRE_STOP_SECONDS}}},
         "securityContext": {
             "runAsNonRoot": True,
             "allowPrivilegeEscalation": False,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import socket
 import sys
 import threading
 from collections.abc import Sequence
@@ -53,6 +54,9 @@ async def run_operator(
                 registry=handlers.registry,
                 memo=kopf.Memo(runtime=runtime),
                 standalone=True,
+                # kopf would otherwise name itself after the user, and the image's uid
+                # 65532 has no passwd entry (getpwuid fails); in a Pod this is its name.
+                identity=socket.gethostname(),  # type: ignore[arg-type]
                 clusterwide=not namespaces,
                 namespaces=list(namespaces),
                 liveness_endpoint=liveness_endpoint,

@@ -1,11 +1,14 @@
-"""`make demo`: the seed's triage and compliance workflows, through a real MCP client.
+"""The seed's triage and compliance workflows, through a real MCP client.
 
-It starts the Coviu sandbox and this MCP server as real processes on loopback, connects the
-official MCP client to the server's secret URL, and narrates each tool call.
+`make demo-proxy` runs it alone: it starts the Coviu sandbox and this MCP server as real
+processes on loopback, connects the official MCP client to the server's secret URL, and
+narrates each tool call. `make demo` runs the same workflows in a Pod of a cluster against
+a URL the operator handed out: ``python -m coviu_mcp.demo --server-url URL --sandbox-url URL``.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import sys
 import textwrap
@@ -104,7 +107,17 @@ async def run(server_url: str, sandbox_url: str) -> None:
             await refusals(client, seed)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run the triage and compliance workflows through MCP.")
+    parser.add_argument("--server-url", help="an MCP URL with its token (default: start a proxy here)")
+    parser.add_argument("--sandbox-url", help="the Coviu sandbox the server calls (with --server-url)")
+    args = parser.parse_args(argv)
+    if args.server_url:
+        if not args.sandbox_url:
+            parser.error("--server-url needs --sandbox-url (the workflows read the sandbox's seed)")
+        asyncio.run(run(args.server_url, args.sandbox_url.rstrip("/")))
+        print("\nDone: both workflows ran through MCP tool calls.")
+        return 0
     sandbox_port, server_port, admin_port = free_port(), free_port(), free_port()
     token, digest = mint_token()
     sandbox_args = [console_script("coviu-sandbox"), "--host", "127.0.0.1", "--port", str(sandbox_port)]

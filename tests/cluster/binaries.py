@@ -20,6 +20,10 @@ _SOURCES: dict[str, tuple[Path, str]] = {
     "kube-controller-manager": (SERVER_BIN, "make k8s-tools"),
     "kube-scheduler": (SERVER_BIN, "make k8s-tools"),
     "kwok": (SERVER_BIN, "make k8s-tools"),
+    "kubelet": (SERVER_BIN, "make k8s-tools"),
+    "kube-proxy": (SERVER_BIN, "make k8s-tools"),
+    "coredns": (SERVER_BIN, "make k8s-tools"),
+    "pause": (SERVER_BIN, "make k8s-tools"),
     "kubectl": (CLIENT_BIN, "make kube-clients"),
     "helm": (CLIENT_BIN, "make kube-clients"),
 }

@@ -1,9 +1,10 @@
 """A throw-away certificate authority for one control plane.
 
 Generated at start so that no key material is ever committed and every run is isolated:
-one CA signs the serving certificate (shared by all components, valid for 127.0.0.1 and
-localhost) and client certificates (the API server trusts it as ``--client-ca-file``),
-and a separate key signs service-account tokens. ECDSA P-256 keys keep this fast.
+one CA signs the serving certificates (valid for 127.0.0.1 and localhost, and with a real
+node also for the bridge address at which Pods reach the API server and the kubelet) and
+client certificates (the API server trusts it as ``--client-ca-file``), and a separate
+key signs service-account tokens. ECDSA P-256 keys keep this fast.
 """
 
 from __future__ import annotations
@@ -109,13 +110,18 @@ class CertificateAuthority:
             key=_write(self.directory / f"{stem}.key", _key_pem(key)),
         )
 
-    def issue_serving(self, stem: str = "serving") -> KeyPair:
-        """A server certificate for the loopback address, used by every component."""
+    def issue_serving(
+        self, stem: str = "serving", ips: tuple[str, ...] = (), names: tuple[str, ...] = ()
+    ) -> KeyPair:
+        """A server certificate for the loopback address, used by every component, plus
+        ``ips`` and ``names`` (the real node's bridge address, the `kubernetes` Service)."""
+        sans: list[x509.GeneralName] = [x509.DNSName(n) for n in ("localhost", *names)]
+        sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ("127.0.0.1", *ips)]
         return self._issue(
             stem,
             x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]),
             ExtendedKeyUsageOID.SERVER_AUTH,
-            [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))],
+            sans,
         )
 
     def issue_client(self, user: str, groups: tuple[str, ...] = ()) -> KeyPair:

@@ -6,6 +6,14 @@ are garbage-collected, namespaces can be deleted), kube-scheduler (Pods get a no
 kwok (the fake Node stays Ready and its Pods become Running and Ready with no container
 runtime). Everything binds to 127.0.0.1 on ports picked at start, all state lives in one
 temporary directory, and every process is stopped by process group on exit.
+
+``ControlPlane(real_node=True)`` runs a real Node instead of kwok's (node.py: containerd,
+the CNI bridge, a kubelet; services.py: kube-proxy and CoreDNS). Real-pod tests get a
+control plane of their own rather than a labelled, tainted node beside kwok's: Pods must
+reach the API server (bound to the bridge address, endpoints for the `kubernetes` Service,
+ServiceAccount tokens, the kube-root-ca.crt ConfigMap), which changes the cluster every
+kwok test sees; and with one node, no manifest under test needs a nodeSelector or
+toleration that a user's cluster would not.
 """
 
 from __future__ import annotations
@@ -31,10 +39,12 @@ from typing import Any
 
 import yaml
 
+from . import network, services
 from .binaries import binary, kwok_stages
-from .certs import CertificateAuthority, write_service_account_keys
+from .certs import CertificateAuthority, KeyPair, write_service_account_keys
 from .kubeconfig import write_kubeconfig
-from .process import Process, ProcessExited, wait_until
+from .node import RealNode, clean_stale
+from .process import Process, ProcessExited, http_ok, wait_until
 
 HOST = "127.0.0.1"
 SERVICE_CIDR = "10.0.0.0/24"
@@ -47,6 +57,16 @@ CONTROLLERS = (
     "garbage-collector-controller",
     "namespace-controller",
 )
+# What Pods of a real node need besides: Service endpoints for kube-proxy, the `default`
+# ServiceAccount of each namespace, and the CA bundle their token volumes mount.
+REAL_NODE_CONTROLLERS = (
+    "endpointslice-controller",
+    "serviceaccount-controller",
+    "root-ca-certificate-publisher-controller",
+)
+KUBERNETES_SERVICE_IP = "10.0.0.1"  # first address of SERVICE_CIDR
+KUBERNETES_NAMES = ("kubernetes", "kubernetes.default", "kubernetes.default.svc",
+                    "kubernetes.default.svc.cluster.local")
 WORKDIR_PREFIX = "coviu-k8s-"
 OWNER_FILE = "owner.pid"
 CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
@@ -92,7 +112,8 @@ class ControlPlane:
 
     Attributes available after start: ``kubeconfig`` (admin, group system:masters),
     ``server`` (the API server URL), ``workdir`` (certificates, logs, etcd data),
-    ``node_name`` (the fake Node) and ``startup_seconds``.
+    ``node_name`` (kwok's fake Node, or the real one), ``node`` (the RealNode, with
+    ``real_node=True``) and ``startup_seconds``.
 
     ``crds`` are YAML files whose CustomResourceDefinitions are installed (and awaited
     until Established) before kube-controller-manager starts: its garbage collector only
@@ -104,11 +125,15 @@ class ControlPlane:
         self,
         *,
         crds: Sequence[Path] = (),
-        node_name: str = "kwok-node-0",
+        node_name: str | None = None,
+        real_node: bool = False,
         keep_workdir: bool = False,
     ) -> None:
         self.crds = list(crds)
-        self.node_name = node_name
+        self.real_node = real_node
+        self.node_name = node_name or ("real-node-0" if real_node else "kwok-node-0")
+        self.node: RealNode | None = None
+        self._lock: Any = None
         self.keep_workdir = keep_workdir
         self.workdir = Path()
         self.kubeconfig = Path()
@@ -134,10 +159,15 @@ class ControlPlane:
     def start(self) -> ControlPlane:
         """Start every component and return once the fake Node is Ready."""
         # Resolve every binary first so a missing one fails before anything starts.
-        paths = {name: binary(name) for name in
-                 ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")}
-        stages = kwok_stages()
+        names = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"]
+        names += ["kubelet", "kube-proxy", "coredns", "pause"] if self.real_node else ["kwok"]
+        paths = {name: binary(name) for name in names}
+        stages = Path() if self.real_node else kwok_stages()
         began = time.monotonic()
+        if self.real_node:
+            network.require_host()
+            self._lock = network.acquire_lock()
+            clean_stale(WORKDIR_PREFIX)  # before the workdirs of killed runs go
         _remove_orphaned_workdirs()
         for attempt in range(1, PORT_ATTEMPTS + 1):
             self.workdir = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX))
@@ -150,7 +180,8 @@ class ControlPlane:
                 self.stop()
                 # A port picked by free_ports() can be taken by someone else before the
                 # component binds it; start again on fresh ports rather than fail the run.
-                if "address already in use" not in str(exc) or attempt == PORT_ATTEMPTS:
+                # (Not with a real node: stop() gave up its machine-wide lock.)
+                if self.real_node or "address already in use" not in str(exc) or attempt == PORT_ATTEMPTS:
                     raise
             except BaseException:
                 self.stop()
@@ -163,11 +194,36 @@ class ControlPlane:
         pki = work / "pki"
         pki.mkdir()
         ca = self._ca = CertificateAuthority(pki)
-        serving = ca.issue_serving()
         admin = ca.issue_client("admin", ("system:masters",))
         service_accounts = write_service_account_keys(pki)
-        etcd_client, etcd_peer, api, kcm, sched = free_ports(5)
-        self.server = f"https://{HOST}:{api}"
+        etcd_client, etcd_peer, api, kcm, sched, *node_ports = free_ports(11)
+        if self.real_node:
+            network.set_up()  # the API server binds to the bridge's address
+            api_host = network.GATEWAY
+            serving = ca.issue_serving(ips=(network.GATEWAY, KUBERNETES_SERVICE_IP), names=KUBERNETES_NAMES)
+            kubelet_client = ca.issue_client("kube-apiserver-kubelet-client")
+            node_flags = [
+                f"--kubelet-client-certificate={kubelet_client.cert}",
+                f"--kubelet-client-key={kubelet_client.key}",
+                f"--kubelet-certificate-authority={ca.cert_path}",
+                "--kubelet-preferred-address-types=InternalIP",
+                # Endpoints of the `kubernetes` Service: the advertise address.
+                "--endpoint-reconciler-type=lease",
+                # TaintNodesByCondition: it taints new Nodes not-ready, and only the
+                # node-lifecycle controller (not run here) would lift the taint.
+                "--disable-admission-plugins=TaintNodesByCondition",
+            ]
+        else:
+            api_host = HOST
+            serving = ca.issue_serving()
+            node_flags = [
+                # ServiceAccount: no controller creates the `default` ServiceAccount, so
+                # Pods would be refused. TaintNodesByCondition: as above.
+                "--disable-admission-plugins=ServiceAccount,TaintNodesByCondition",
+                # Test-friendly settings, as kwokctl uses: no endpoint churn.
+                "--endpoint-reconciler-type=none",
+            ]
+        self.server = f"https://{api_host}:{api}"
         self._ssl = ssl.create_default_context(cafile=str(ca.cert_path))
         self._ssl.load_cert_chain(str(admin.cert), str(admin.key))
 
@@ -184,14 +240,14 @@ class ControlPlane:
             "--unsafe-no-fsync=true",  # throw-away data: durability only costs time
             "--log-level=warn",
         ])
-        wait_until(lambda: _http_ok(f"{etcd_url}/health"), what="etcd /health",
+        wait_until(lambda: http_ok(f"{etcd_url}/health"), what="etcd /health",
                    timeout=START_TIMEOUT, watch=[etcd])
 
         apiserver = self._spawn("kube-apiserver", [
             str(paths["kube-apiserver"]),
             f"--etcd-servers={etcd_url}",
-            f"--bind-address={HOST}",
-            f"--advertise-address={HOST}",
+            f"--bind-address={api_host}",
+            f"--advertise-address={api_host}",
             f"--secure-port={api}",
             f"--cert-dir={pki}",
             f"--tls-cert-file={serving.cert}",
@@ -203,25 +259,24 @@ class ControlPlane:
             f"--service-account-signing-key-file={service_accounts.key}",
             f"--service-cluster-ip-range={SERVICE_CIDR}",
             "--allow-privileged=true",
-            # ServiceAccount: no controller creates the `default` ServiceAccount, so Pods
-            # would be refused. TaintNodesByCondition: it taints new Nodes not-ready, and
-            # only the node-lifecycle controller (not run here) would lift the taint.
-            "--disable-admission-plugins=ServiceAccount,TaintNodesByCondition",
-            # Test-friendly settings, as kwokctl uses: no endpoint churn, no throttling.
-            "--endpoint-reconciler-type=none",
+            *node_flags,
+            # Test-friendly settings, as kwokctl uses: no throttling.
             "--enable-priority-and-fairness=false",
             "--max-requests-inflight=0",
             "--max-mutating-requests-inflight=0",
             "--profiling=false",
         ])
-        wait_until(lambda: _http_ok(f"{self.server}/readyz", self._ssl),
+        wait_until(lambda: http_ok(f"{self.server}/readyz", self._ssl),
                    what="kube-apiserver /readyz", timeout=START_TIMEOUT, watch=[etcd, apiserver])
 
         self.kubeconfig = write_kubeconfig(
             work / "kubeconfig", server=self.server, ca=ca.cert_path,
             cert=admin.cert, key=admin.key,
         )
-        self._create_node()
+        if self.real_node:
+            self.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(services.rbac()))
+        else:
+            self._create_node()
         self.install_crds(self.crds)
 
         common = [
@@ -233,14 +288,21 @@ class ControlPlane:
             "--kube-api-qps=100",
             "--kube-api-burst=200",
         ]
+        controllers = CONTROLLERS + (REAL_NODE_CONTROLLERS if self.real_node else ())
         self._spawn("kube-controller-manager", [
             str(paths["kube-controller-manager"]), *common,
             f"--secure-port={kcm}",
-            f"--controllers={','.join(CONTROLLERS)}",
+            f"--controllers={','.join(controllers)}",
+            f"--root-ca-file={ca.cert_path}",
         ])
         self._spawn("kube-scheduler", [
             str(paths["kube-scheduler"]), *common, f"--secure-port={sched}",
         ])
+        if self.real_node:
+            self._wait_healthy(kcm, sched)
+            self.node = RealNode(self, self.node_name)
+            self.node.start(node_ports)
+            return
         self._spawn("kwok", [
             str(paths["kwok"]),
             f"--kubeconfig={self.kubeconfig}",
@@ -251,21 +313,29 @@ class ControlPlane:
             f"--node-ip={NODE_IP}",
             "--node-lease-duration-seconds=40",
         ])
-        everything = list(self.processes.values())
+        self._wait_healthy(kcm, sched)
+        wait_until(self._node_ready, what=f"kwok to report Node {self.node_name} Ready",
+                   timeout=START_TIMEOUT, watch=list(self.processes.values()))
+
+    def _wait_healthy(self, kcm: int, sched: int) -> None:
         for name, port in (("kube-controller-manager", kcm), ("kube-scheduler", sched)):
             url = f"https://{HOST}:{port}/healthz"
-            wait_until(partial(_http_ok, url, self._ssl), what=f"{name} /healthz",
-                       timeout=START_TIMEOUT, watch=everything)
-        wait_until(self._node_ready, what=f"kwok to report Node {self.node_name} Ready",
-                   timeout=START_TIMEOUT, watch=everything)
+            wait_until(partial(http_ok, url, self._ssl), what=f"{name} /healthz",
+                       timeout=START_TIMEOUT, watch=list(self.processes.values()))
 
     def stop(self) -> None:
-        """Stop the components in reverse start order and remove the work directory."""
+        """Stop the node, then the components in reverse start order, and remove the
+        work directory."""
+        if self.node is not None:
+            self.node.stop()
+            self.node = None
         for process in reversed(list(self.processes.values())):
             process.stop()
         self.processes.clear()
         if self.workdir != Path() and not self.keep_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
+        network.release_lock(self._lock)
+        self._lock = None
         _unregister(self)
 
     def restart(self, component: str, *, graceful: bool = True, timeout: float = START_TIMEOUT) -> float:
@@ -288,12 +358,12 @@ class ControlPlane:
         flags = dict(arg[2:].split("=", 1) for arg in self.processes[component].argv if arg.startswith("--")
                      and "=" in arg)
         if component == "etcd":
-            return _http_ok(f"{flags['listen-client-urls']}/health") and _http_ok(f"{self.server}/readyz", self._ssl)
+            return http_ok(f"{flags['listen-client-urls']}/health") and http_ok(f"{self.server}/readyz", self._ssl)
         if component == "kube-apiserver":
-            return _http_ok(f"{self.server}/readyz", self._ssl)
+            return http_ok(f"{self.server}/readyz", self._ssl)
         if component == "kwok":
             return self._node_ready()
-        return _http_ok(f"https://{HOST}:{flags['secure-port']}/healthz", self._ssl)
+        return http_ok(f"https://{HOST}:{flags['secure-port']}/healthz", self._ssl)
 
     def _spawn(self, name: str, argv: list[str]) -> Process:
         process = Process(name, argv, self.workdir / f"{name}.log")
@@ -316,13 +386,20 @@ class ControlPlane:
 
     def user_kubeconfig(self, user: str, groups: tuple[str, ...] = ()) -> Path:
         """A kubeconfig for another identity, to exercise RBAC rules (e.g. the operator's)."""
-        if self._ca is None:
-            raise RuntimeError("the control plane is not running")
-        pair = self._ca.issue_client(user, groups)
+        pair = self._authority().issue_client(user, groups)
         return write_kubeconfig(
             self.workdir / f"kubeconfig-{pair.cert.stem}", server=self.server,
             ca=self._ca.cert_path, cert=pair.cert, key=pair.key, user=user,
         )
+
+    def issue_serving(self, stem: str, ips: tuple[str, ...]) -> KeyPair:
+        """A serving certificate of this plane's CA (the kubelet's, for the API server)."""
+        return self._authority().issue_serving(stem, ips)
+
+    def _authority(self) -> CertificateAuthority:
+        if self._ca is None:
+            raise RuntimeError("the control plane is not running")
+        return self._ca
 
     def api(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         """A minimal admin JSON request to the API server (no client library needed)."""
@@ -378,8 +455,11 @@ class ControlPlane:
         })
 
     def _node_ready(self) -> bool:
+        return self.node_ready(self.node_name)
+
+    def node_ready(self, name: str) -> bool:
         try:
-            node = self.api("GET", f"/api/v1/nodes/{self.node_name}")
+            node = self.api("GET", f"/api/v1/nodes/{name}")
         except (ApiError, urllib.error.URLError, OSError):
             return False
         conditions = node.get("status", {}).get("conditions") or []
@@ -400,14 +480,6 @@ def _remove_orphaned_workdirs() -> None:
             shutil.rmtree(path, ignore_errors=True)
         except PermissionError:
             pass  # alive, and someone else's
-
-
-def _http_ok(url: str, context: ssl.SSLContext | None = None) -> bool:
-    try:
-        with urllib.request.urlopen(url, context=context, timeout=2) as response:
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
 
 
 # -- safety net: stop whatever is still running when the interpreter goes away ----------

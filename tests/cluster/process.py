@@ -12,10 +12,13 @@ import contextlib
 import ctypes
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -117,3 +120,12 @@ def wait_until(
             tails = "".join(f"\n--- {p.name} ({p.log_path}):\n{p.log_tail()}" for p in watch)
             raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}{tails}")
         time.sleep(interval)
+
+
+def http_ok(url: str, context: ssl.SSLContext | None = None) -> bool:
+    """Whether a health endpoint answers 200 (any error counts as not yet)."""
+    try:
+        with urllib.request.urlopen(url, context=context, timeout=2) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False

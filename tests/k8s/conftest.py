@@ -1,14 +1,14 @@
 """Fixtures for the tests that run against a real control plane (see tests/cluster).
 
-Every test collected under tests/k8s gets the ``cluster`` marker. The control plane is
-started once per session; each test gets a namespace of its own. A missing binary is an
-error, never a skip, and the session summary says how many tests ran on the real plane.
+Every test collected under tests/k8s gets the ``cluster`` marker, and those on the real
+node also ``realnode``. Each control plane is started once per session; each test gets a
+namespace of its own. A missing binary is an error, never a skip, and the session summary
+says how many tests ran on the real plane.
 """
 
 from __future__ import annotations
 
 import os
-import uuid
 from datetime import timedelta
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -22,7 +22,8 @@ from coviu_operator.rbac import cluster_role
 from coviu_operator.settings import OperatorSettings
 from coviu_operator.testing import OperatorThread
 from tests.cluster import ControlPlane
-from tests.k8s.operator_support import CRD_FILE, Cluster
+from tests.k8s.operator_support import CRD_FILE, Cluster, new_namespace
+from tests.k8s.real_pods import RESTRICTED, figures, import_images
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -38,6 +39,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.path.is_relative_to(HERE):
             item.add_marker(pytest.mark.cluster)
+            if "real_plane" in getattr(item, "fixturenames", ()):
+                item.add_marker(pytest.mark.realnode)
             _ours.add(item.nodeid)
 
 
@@ -55,6 +58,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         f"real control plane: {ran} tests ran ({_outcomes['passed']} passed, "
         f"{_outcomes['failed']} failed or errored, {_outcomes['skipped']} skipped)",
     )
+    for what, value in figures.items():
+        shown = f"{value:.1f} s" if isinstance(value, float) else value
+        terminalreporter.write_line(f"real node: {what}: {shown}")
 
 
 @pytest.fixture(scope="session")
@@ -70,12 +76,38 @@ def control_plane() -> Iterator[ControlPlane]:
         yield plane
 
 
+@pytest.fixture(scope="session")
+def real_plane() -> Iterator[ControlPlane]:
+    """A control plane of its own with a real node (containerd, kubelet, kube-proxy,
+    CoreDNS) instead of kwok; see tests/cluster/controlplane.py for why it is separate.
+    No CRD is installed up front: the chart installs its own, as in a user's cluster."""
+    keep = os.environ.get("CONTROL_PLANE_KEEP", "") not in ("", "0")
+    with ControlPlane(real_node=True, keep_workdir=keep) as plane:
+        assert plane.node is not None
+        figures["control plane with the real node started"] = plane.startup_seconds
+        figures["of which the node (containerd, kubelet, kube-proxy, CoreDNS)"] = plane.node.startup_seconds
+        yield plane
+
+
+@pytest.fixture(scope="session")
+def real_images(real_plane: ControlPlane) -> ControlPlane:
+    """The real plane with the product and sandbox images (``make image``) in its containerd."""
+    import_images(real_plane)
+    return real_plane
+
+
+@pytest.fixture
+def real_namespace(real_plane: ControlPlane) -> Iterator[str]:
+    """A fresh namespace on the real plane that enforces the "restricted" Pod Security Standard."""
+    name = new_namespace(real_plane, RESTRICTED)
+    yield name
+    real_plane.api("DELETE", f"/api/v1/namespaces/{name}")
+
+
 @pytest.fixture
 def namespace(control_plane: ControlPlane) -> Iterator[str]:
     """A fresh namespace name per test, deleted (in the background) afterwards."""
-    name = f"t-{uuid.uuid4().hex[:10]}"
-    control_plane.api("POST", "/api/v1/namespaces",
-                      {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    name = new_namespace(control_plane)
     yield name
     control_plane.api("DELETE", f"/api/v1/namespaces/{name}")
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
+import uuid
 from collections.abc import Awaitable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from kubernetes_asyncio import client
 
@@ -16,10 +20,29 @@ from coviu_operator.kube import Kube, Ref
 from coviu_operator.names import API_VERSION, KIND
 from coviu_operator.testing import credentials_secret, server_body
 from tests.cluster import ControlPlane
+from tests.cluster.binaries import binary
 
 ROOT = Path(__file__).parents[2]
 CRD_FILE = ROOT / "crds" / "coviumcpservers.yaml"
 EXAMPLE = ROOT / "examples" / "triage-readonly.yaml"
+
+
+def helm(plane: ControlPlane, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    home = plane.workdir / "helm"  # never ~/.cache/helm or ~/.config/helm
+    env = {**os.environ, "HELM_CACHE_HOME": str(home / "cache"), "HELM_CONFIG_HOME": str(home / "config"),
+           "HELM_DATA_HOME": str(home / "data")}
+    result = subprocess.run([str(binary("helm")), f"--kubeconfig={plane.kubeconfig}", *args],
+                            capture_output=True, text=True, timeout=180, env=env, check=False)
+    if check and result.returncode != 0:
+        pytest.fail(f"helm {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def new_namespace(plane: ControlPlane, labels: dict[str, str] | None = None) -> str:
+    name = f"t-{uuid.uuid4().hex[:10]}"
+    plane.api("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                             "metadata": {"name": name, "labels": labels or {}}})
+    return name
 
 
 def apply(plane: ControlPlane, namespace: str, *docs: dict[str, Any]) -> None:

@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import base64
 import logging
-import os
 import secrets
 import shlex
-import subprocess
 import textwrap
 import uuid
 from collections.abc import Iterator
@@ -35,7 +33,7 @@ from coviu_operator.names import CRD_NAME, KIND, SECRET_SERVERS_ANNOTATION, SECR
 from coviu_operator.settings import OperatorSettings
 from coviu_operator.testing import OperatorThread
 from tests.cluster import ApiError, ControlPlane
-from tests.cluster.binaries import binary
+from tests.k8s.operator_support import helm, new_namespace
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "coviu-mcp-operator"
@@ -69,24 +67,6 @@ NEVER = [
     ("escalate", "clusterroles.rbac.authorization.k8s.io"),
     ("impersonate", "users"),
 ]
-
-
-def helm(plane: ControlPlane, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    home = plane.workdir / "helm"  # never ~/.cache/helm or ~/.config/helm
-    env = {**os.environ, "HELM_CACHE_HOME": str(home / "cache"), "HELM_CONFIG_HOME": str(home / "config"),
-           "HELM_DATA_HOME": str(home / "data")}
-    result = subprocess.run([str(binary("helm")), f"--kubeconfig={plane.kubeconfig}", *args],
-                            capture_output=True, text=True, timeout=180, env=env, check=False)
-    if check and result.returncode != 0:
-        pytest.fail(f"helm {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result
-
-
-def new_namespace(plane: ControlPlane, labels: dict[str, str] | None = None) -> str:
-    name = f"c-{uuid.uuid4().hex[:10]}"
-    plane.api("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
-                                             "metadata": {"name": name, "labels": labels or {}}})
-    return name
 
 
 @dataclass(frozen=True)

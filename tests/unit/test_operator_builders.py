@@ -87,6 +87,7 @@ def test_the_deployment_is_exactly_the_hardened_proxy() -> None:
                         "readinessProbe": {"httpGet": {"path": "/readyz", "port": "admin"}, **probe},
                         "livenessProbe": {"httpGet": {"path": "/healthz", "port": "admin"}, **probe,
                                           "periodSeconds": 10},
+                        "lifecycle": {"preStop": {"sleep": {"seconds": 5}}},
                         "securityContext": {"runAsNonRoot": True, "allowPrivilegeEscalation": False,
                                             "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}},
                         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
