@@ -36,6 +36,9 @@ RESULTS_DIR = BENCH_DIR / "results"
 BENCH_VENV = ROOT / ".cache" / "bench-venv"
 # Packages for the comparison server and the profilers; kept out of the project's venv.
 BENCH_VENV_PACKAGES = ("fastmcp==4.1.6", "py-spy==0.4.3", "pyinstrument==5.1.3")
+# The proxy as it was before the cost work of issue 16: the baseline its CPU per call is compared with.
+BASELINE_COMMIT = "e10b26e"
+BASELINE_TREE = ROOT / ".cache" / f"baseline-{BASELINE_COMMIT}"
 
 CLIENT_ID, CLIENT_SECRET = "sandbox-client", "sandbox-secret"
 MODERN, LEGACY = "2026-07-28", "2025-11-25"
@@ -341,6 +344,21 @@ def _wait_workers(run: Running, workers: int, timeout: float = 60) -> None:
             return
         time.sleep(0.1)
     raise RuntimeError(f"only {len(tree_pids(run.process.pid)) - 1} of {workers} workers started")
+
+
+def baseline_proxy_command() -> tuple[list[str], dict[str, str]]:
+    """The starting point's proxy (a git worktree of BASELINE_COMMIT, made once) run by this venv's Python.
+
+    Its `server/` directory goes first on PYTHONPATH, ahead of the editable install of the
+    current code, so the same packages serve both and only the proxy's code differs.
+    """
+    if not (BASELINE_TREE / "server" / "coviu_mcp").is_dir():
+        subprocess.run(["git", "worktree", "prune"], cwd=ROOT, check=True)
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", "--force", str(BASELINE_TREE), BASELINE_COMMIT], cwd=ROOT, check=True
+        )
+    code = "import sys; from coviu_mcp.cli import main; sys.exit(main())"
+    return [sys.executable, "-c", code], {"PYTHONPATH": str(BASELINE_TREE / "server")}
 
 
 def server_pids(server: Server) -> list[int]:
