@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from starlette.applications import Starlette
 from starlette.routing import Route
 
@@ -15,11 +14,15 @@ from coviu_catalog import Catalog, load_catalog, select
 from .calls import ToolCaller
 from .config import ServerSettings
 from .endpoints import FilesEndpoint, McpEndpoint, healthz, metrics_endpoint, readyz
+from .exchange import Exchange
 from .guard import Guard
 from .metrics import ProxyMetrics
 from .protocol import build_server, build_session_manager
 from .tools import build_tools
 from .upstream import CoviuClient
+
+if TYPE_CHECKING:
+    import httpx
 
 
 def create_app(
@@ -40,10 +43,12 @@ def create_app(
         caller = ToolCaller(
             tools, upstream, metrics, str(settings.public_url) if settings.public_url else None, settings.embed_max_bytes
         )
-        manager = build_session_manager(build_server(tools, caller), settings.max_body_bytes)
+        server = build_server(tools, caller)
+        manager = build_session_manager(server, settings.max_body_bytes)
+        exchange = Exchange(server, manager, settings.max_body_bytes)
         try:
             async with manager.run():
-                yield {"upstream": upstream, "mcp_manager": manager, "tools": tools, "metrics": metrics}
+                yield {"upstream": upstream, "mcp_manager": exchange, "tools": tools, "metrics": metrics}
         finally:
             await upstream.aclose()
 

@@ -40,7 +40,7 @@ def build_server(tools: Mapping[str, ToolSpec], caller: ToolCaller) -> Server[An
     ) -> types.ListToolsResult:
         return listing
 
-    async def on_call_tool(ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> types.CallToolResult:
+    async def on_call_tool(ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> dict[str, Any]:
         try:
             return await caller(ctx.request, params.name, params.arguments)
         except MCPError:
