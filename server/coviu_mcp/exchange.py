@@ -6,7 +6,8 @@ the whole page again. Here a well-formed `tools/call` goes straight to the SDK's
 driver (`serve_one`: method dispatch, parameter validation, the handler, the per-version
 result surface) after the SDK's own envelope checks for the era (`classify_inbound_request` and
 the `Mcp-Param-*` check on the modern era), and the answer is serialised once, with orjson
-(a seventh of the standard library's time for a page of 20 sessions).
+(a seventh of the standard library's time for a page of 20 sessions). The page itself skips
+the SDK's result dump (see `protocol.parked_structured_content`).
 
 Everything else (handshakes, notifications, other methods, anything the checks reject, and
 any call that raises) goes to the SDK's session manager with the body replayed, so errors,
@@ -39,6 +40,8 @@ from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.types import Message, Receive, Scope, Send
+
+from .protocol import parked_structured_content
 
 _VERSION_HEADER = MCP_PROTOCOL_VERSION_HEADER.lower()
 _JSON_HEADERS = [(b"content-type", b"application/json")]
@@ -95,12 +98,18 @@ class Exchange:
             request_id=call.id,
             message_metadata=ServerMessageMetadata(request_context=request),
         )
+        parked: dict[str, Any] = {}
+        token = parked_structured_content.set(parked)
         try:
             result = await serve_one(
                 self._server, dctx, call.method, call.params, connection=connection, lifespan_state=lifespan_state
             )
         except Exception:  # noqa: BLE001 - the SDK's own path answers it, with its error mapping
             return None
+        finally:
+            parked_structured_content.reset(token)
+        if "structuredContent" in parked and "structuredContent" in result:
+            result["structuredContent"] = parked["structuredContent"]
         return orjson.dumps({"jsonrpc": "2.0", "id": call.id, "result": result})
 
 
