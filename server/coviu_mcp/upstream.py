@@ -105,8 +105,10 @@ class _AiohttpStream:
             raise _unreachable(exc) from exc
 
     async def aiter_raw(self) -> AsyncIterator[bytes]:
-        async for chunk in self._response.content.iter_chunked(STREAM_CHUNK_BYTES):
-            yield chunk
+        # Each piece as the socket delivered it (up to the read buffer's size), without joining.
+        async for chunk, _ in self._response.content.iter_chunks():
+            if chunk:
+                yield chunk
 
     async def aclose(self) -> None:
         self._response.release()
