@@ -12,6 +12,7 @@ repetitions are reported, each ratio taken between medians of the same run.
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from typing import Any
@@ -23,6 +24,7 @@ from common import (
     MODERN,
     PAGE_SIZE,
     baseline_proxy_command,
+    count_tokens,
     direct_spec,
     fastmcp,
     knob,
@@ -90,6 +92,7 @@ def main() -> int:
         print(f"guards (421 foreign Host, 403 foreign Origin, 404 wrong token): {guards}", flush=True)
         points: dict[str, dict[int, list[dict[str, Any]]]] = {name: {c: [] for c in CONCURRENCY} for name in targets}
         names = list(targets)
+        answer: dict[str, dict[str, int]] = {}
         for rep in range(reps):
             order = names[rep % len(names) :] + names[: rep % len(names)]
             for name in order:
@@ -108,10 +111,14 @@ def main() -> int:
                         f"load {point['load_average']:.2f}",
                         flush=True,
                     )
+                    if name == "proxy modern" and concurrency == 16 and rep == 0:
+                        answer = answer_size(body)
     medians = {name: {c: summarise(points[name][c], KEYS) for c in CONCURRENCY if points[name][c]} for name in targets}
     ratios, goals = compare(medians)
     small = {f"page {p}": compare(medians, f" (page {p})", (16,))[0] for p in PAGE_SIZES if p != PAGE_SIZE}
     report(medians, ratios, goals, small)
+    print("\nwhat one answer (page of 20, modern) holds, bytes and o200k_base tokens:")
+    print(markdown_table(["part", "bytes", "tokens"], [[k, v["bytes"], v["tokens"]] for k, v in answer.items()]))
     write_result(
         "proxy_cost",
         {
@@ -122,6 +129,7 @@ def main() -> int:
             "medians": medians,
             "ratios": ratios,
             "ratios_small_page": small,
+            "answer_size": answer,
             "goals": goals,
             "points": points,
             "duration_s": time.monotonic() - started,
@@ -129,6 +137,18 @@ def main() -> int:
         },
     )
     return 0
+
+
+def answer_size(body: bytes) -> dict[str, dict[str, int]]:
+    """Bytes and tokens of an answer's parts: what a model reads depends on which parts its client passes on."""
+    result = json.loads(body)["result"]
+    parts = {
+        "whole JSON-RPC answer": body.decode(),
+        "text content": result["content"][0]["text"],
+        "structuredContent (compact JSON)": json.dumps(result["structuredContent"], separators=(",", ":"), ensure_ascii=False),
+    }
+    tokens = count_tokens(list(parts.values()))
+    return {name: {"bytes": len(text.encode()), "tokens": n} for (name, text), n in zip(parts.items(), tokens)}
 
 
 def compare(

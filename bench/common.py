@@ -35,7 +35,8 @@ ROOT = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "results"
 BENCH_VENV = ROOT / ".cache" / "bench-venv"
 # Packages for the comparison server and the profilers; kept out of the project's venv.
-BENCH_VENV_PACKAGES = ("fastmcp==4.1.6", "py-spy==0.4.3", "pyinstrument==5.1.3")
+# bpe-openai ships the OpenAI tokenizers' vocabularies inside its wheel, so tokens are counted offline.
+BENCH_VENV_PACKAGES = ("fastmcp==4.1.6", "py-spy==0.4.3", "pyinstrument==5.1.3", "bpe-openai==0.1.4")
 # The proxy as it was before the cost work of issue 16: the baseline its CPU per call is compared with.
 BASELINE_COMMIT = "e10b26e"
 BASELINE_TREE = ROOT / ".cache" / f"baseline-{BASELINE_COMMIT}"
@@ -385,6 +386,18 @@ def ensure_bench_venv() -> str:
         )
         stamp.touch()
     return bench_python()
+
+
+def count_tokens(texts: Sequence[str], encoding: str = "o200k_base") -> list[int]:
+    """Tokens of each text in an OpenAI encoding (o200k_base: GPT-4o and later), in the bench venv."""
+    code = (
+        "import json, sys, bpe_openai; e = bpe_openai.get_encoding(sys.argv[1]); "
+        "print(json.dumps([len(e.encode(t)) for t in json.load(sys.stdin)]))"
+    )
+    done = subprocess.run(
+        [ensure_bench_venv(), "-c", code, encoding], input=json.dumps(list(texts)).encode(), capture_output=True, check=True
+    )
+    return list(json.loads(done.stdout))
 
 
 @contextlib.contextmanager
