@@ -10,8 +10,10 @@ the `Mcp-Param-*` check on the modern era), and the answer is serialised once, w
 the SDK's result dump (see `protocol.parked_structured_content`).
 
 Everything else (handshakes, notifications, other methods, anything the checks reject, and
-any call that raises) goes to the SDK's session manager with the body replayed, so errors,
-status codes and the conformance behaviour stay the SDK's. The private SDK names used here
+any call that raises before the tool runs) goes to the SDK's session manager with the body
+replayed, so errors, status codes and the conformance behaviour stay the SDK's. A call that
+fails after the tool ran is answered here, with the SDK's modern error mapping, so that a
+tool that changed something in Coviu never runs twice. The private SDK names used here
 are pinned with the SDK version in constraints.txt; the protocol tests of both eras cover them.
 """
 
@@ -24,10 +26,11 @@ import orjson
 from mcp.server import Server
 from mcp.server._streamable_http_modern import _mcp_param_rejection, _SingleExchangeDispatchContext
 from mcp.server.connection import Connection
-from mcp.server.runner import serve_one
+from mcp.server.runner import modern_error_data, serve_one
 from mcp.server.streamable_http import check_accept_headers
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.shared.inbound import (
+    ERROR_CODE_HTTP_STATUS,
     MCP_PROTOCOL_VERSION_HEADER,
     InboundLadderRejection,
     classify_inbound_request,
@@ -41,7 +44,7 @@ from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.types import Message, Receive, Scope, Send
 
-from .protocol import parked_structured_content
+from .protocol import CALLED, parked_structured_content
 
 _VERSION_HEADER = MCP_PROTOCOL_VERSION_HEADER.lower()
 _JSON_HEADERS = [(b"content-type", b"application/json")]
@@ -67,12 +70,13 @@ class Exchange:
         if answer is None:
             await self._manager.handle_request(scope, _replaying(consumed, receive), send)
             return
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [*_JSON_HEADERS, (b"content-length", str(len(answer)).encode())]})  # fmt: skip
-        await send({"type": "http.response.body", "body": answer})
+        status, content = answer
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [*_JSON_HEADERS, (b"content-length", str(len(content)).encode())]})  # fmt: skip
+        await send({"type": "http.response.body", "body": content})
 
-    async def _call(self, request: Request, version: str, body: bytes) -> bytes | None:
-        """The serialised JSON-RPC answer, or None when the SDK's own path must answer."""
+    async def _call(self, request: Request, version: str, body: bytes) -> tuple[int, bytes] | None:
+        """The HTTP status and serialised JSON-RPC answer, or None when the SDK's own path must answer."""
         try:
             decoded = orjson.loads(body)
         except orjson.JSONDecodeError:
@@ -104,13 +108,18 @@ class Exchange:
             result = await serve_one(
                 self._server, dctx, call.method, call.params, connection=connection, lifespan_state=lifespan_state
             )
-        except Exception:  # noqa: BLE001 - the SDK's own path answers it, with its error mapping
-            return None
+        except Exception as exc:  # noqa: BLE001 - mapped to the wire below
+            if CALLED not in parked:
+                return None  # nothing happened yet: the SDK's own path answers, with its error mapping
+            # The tool ran (Coviu may have been changed): never run it twice; no exception text leaks.
+            error = modern_error_data(exc).model_dump(by_alias=True, exclude_none=True)
+            status = ERROR_CODE_HTTP_STATUS.get(error["code"], 200) if version not in HANDSHAKE_PROTOCOL_VERSIONS else 200
+            return status, orjson.dumps({"jsonrpc": "2.0", "id": call.id, "error": error})
         finally:
             parked_structured_content.reset(token)
         if "structuredContent" in parked and "structuredContent" in result:
             result["structuredContent"] = parked["structuredContent"]
-        return orjson.dumps({"jsonrpc": "2.0", "id": call.id, "result": result})
+        return 200, orjson.dumps({"jsonrpc": "2.0", "id": call.id, "result": result})
 
 
 def _plain_post(request: Request) -> bool:

@@ -30,7 +30,9 @@ log = logging.getLogger("coviu_mcp.calls")
 # shapes the rest of the result. The SDK types structuredContent as any JSON value, so its
 # validation is a no-op and its JSON-mode dump of Coviu's already-parsed page is a copy that
 # costs more than the rest of the call; the exchange puts the page back into the SDK's result.
+# The handler also marks it when it starts, so that the exchange knows whether Coviu was called.
 parked_structured_content: ContextVar[dict[str, Any] | None] = ContextVar("coviu_mcp_parked", default=None)
+CALLED = "called"
 
 INSTRUCTIONS = (
     "Tools for one clinic's Coviu telehealth account: sessions, participants, waiting-area "
@@ -52,6 +54,9 @@ def build_server(tools: Mapping[str, ToolSpec], caller: ToolCaller) -> Server[An
         return listing
 
     async def on_call_tool(ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> dict[str, Any]:
+        parked = parked_structured_content.get()
+        if parked is not None:
+            parked[CALLED] = True
         try:
             result = await caller(ctx.request, params.name, params.arguments)
         except MCPError:
@@ -59,7 +64,6 @@ def build_server(tools: Mapping[str, ToolSpec], caller: ToolCaller) -> Server[An
         except Exception:  # noqa: BLE001 - the last line of defence: never leak exception text
             log.exception("tool call crashed", extra={"tool": params.name})
             return error(f"{params.name} failed inside the MCP server; the failure was logged.")
-        parked = parked_structured_content.get()
         if parked is None or "structuredContent" not in result:
             return result
         parked["structuredContent"] = result["structuredContent"]
