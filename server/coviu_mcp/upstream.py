@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 # CPU as moving the bytes.
 STREAM_CHUNK_BYTES = 256 * 1024
 
+# Connections to Coviu for tool calls and token grants; downloads have their own MCP_MAX_DOWNLOADS.
+_CALL_CONNECTIONS = 100
+
 # Refresh this long before Coviu says a token expires, capped at half its lifetime.
 _REFRESH_MARGIN_SECONDS = 60.0
 
@@ -256,7 +259,7 @@ class CoviuClient:
 
     def __init__(self, settings: ServerSettings, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._base = str(settings.api_base_url).rstrip("/") + "/"
-        self.http = _make_http(settings.upstream_timeout, 100, transport)
+        self.http = _make_http(settings.upstream_timeout, _CALL_CONNECTIONS, transport)
         # Downloads get their own pool, so slow downloaders never hold the connections calls need.
         self.downloads = _make_http(settings.upstream_timeout, settings.max_downloads, transport)
         self.tokens = TokenSource(self.http, self._base + "auth/token", settings)
