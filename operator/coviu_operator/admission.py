@@ -27,6 +27,7 @@ import yaml
 
 from coviu_catalog import Catalog, load_catalog
 from coviu_catalog.filters import (
+    PROBLEM_SEPARATOR,
     empty_selection_message,
     listed,
     listed_or_all,
@@ -74,6 +75,19 @@ def _or_all(variable: str) -> str:
     return f"(size({variable}) == 0 ? {cel_string(listed_or_all(None))} : {_cel_listed(variable)})"
 
 
+def _unknown_values_cel(methods_known: Sequence[str], tags_known: Sequence[str]) -> str:
+    """CEL for the operator's UnknownFilterValue message: the unknown methods, then the
+    unknown tags, joined as coviu_catalog.filters.select joins them."""
+    methods = _cel_message(lambda unknown: unknown_values_message("methods", unknown, methods_known),
+                           _cel_listed("variables.unknownMethods"))
+    tags = _cel_message(lambda unknown: unknown_values_message("tags", unknown, tags_known),
+                        _cel_listed("variables.unknownTags"))
+    some_methods, some_tags = "size(variables.unknownMethods) > 0", "size(variables.unknownTags) > 0"
+    return (f"({some_methods} ? {methods} : '') + "
+            f"({some_methods} && {some_tags} ? {cel_string(PROBLEM_SEPARATOR)} : '') + "
+            f"({some_tags} ? {tags} : '')")
+
+
 def _validation(expression: str, message_expression: str) -> dict[str, Any]:
     return {"expression": expression, "messageExpression": message_expression, "reason": "Invalid"}
 
@@ -114,18 +128,12 @@ def build_policy(catalog: Catalog | None = None) -> dict[str, Any]:
                 {"name": "unknownTags", "expression": f"variables.tags.filter(t, !(t in {cel_list(tags_known)}))"},
                 {"name": "records", "expression": "[" + ", ".join(records) + "]"},
             ],
-            # In the operator's order, each rule only once the ones before it pass, so the
-            # one message is the condition's message.
+            # As the operator reports them: every unknown entry in one message, and the
+            # selection only once every entry is known.
             "validations": [
                 _validation(
-                    "size(variables.unknownMethods) == 0",
-                    _cel_message(lambda unknown: unknown_values_message("methods", unknown, methods_known),
-                                 _cel_listed("variables.unknownMethods")),
-                ),
-                _validation(
-                    "size(variables.unknownMethods) > 0 || size(variables.unknownTags) == 0",
-                    _cel_message(lambda unknown: unknown_values_message("tags", unknown, tags_known),
-                                 _cel_listed("variables.unknownTags")),
+                    "size(variables.unknownMethods) == 0 && size(variables.unknownTags) == 0",
+                    _unknown_values_cel(methods_known, tags_known),
                 ),
                 _validation(
                     f"size(variables.unknownMethods) > 0 || size(variables.unknownTags) > 0 || {selects}",

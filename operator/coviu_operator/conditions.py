@@ -3,7 +3,8 @@
 Ready
     True when every proxy Pod runs the current spec, Secrets and token and is ready: the URL
     in the token Secret works. False with the reason that stops it (an expired server, an
-    unusable Secret, unresolved tools, a rollout in progress, a rejected request).
+    unusable Secret, unresolved tools, a child's name taken by an object the server does not
+    control, a rollout in progress, a rejected request, a failed reconcile).
 TokenReady
     True when the token Secret holds the URL token the proxy is (being) configured with.
 ToolsResolved
@@ -11,7 +12,8 @@ ToolsResolved
 Expired
     True from spec.expiresAt on: the Deployment, Service and token Secret are removed.
 ExpiringSoon
-    True within the operator's warning window before spec.expiresAt.
+    True within the operator's warning window before spec.expiresAt (announced by a Warning
+    only for servers that existed before their window began).
 
 `lastTransitionTime` changes only when a condition's status flips, so rewriting an
 unchanged status is a no-op and the controller can skip the write altogether.

@@ -20,6 +20,7 @@ from typing import Any, Literal
 from .errors import InputError
 from .models import CredentialsSecretRef, SecretRef, Server, TokenSecretRef
 from .names import ROTATE_ANNOTATION, ROTATION_ANNOTATION
+from .ownership import controlled_by
 
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9._~-]{32,512}$")
 TOKEN_KEY = "token"
@@ -119,8 +120,7 @@ def _owned_value(secret: dict[str, Any] | None, server: Server, key: str, reason
     belong to someone else."""
     if secret is None:
         return None
-    owners = secret.get("metadata", {}).get("ownerReferences") or []
-    if not any(owner.get("uid") == server.metadata.uid for owner in owners):
+    if not controlled_by(secret, server.metadata.uid):
         name = secret.get("metadata", {}).get("name", "")
         raise InputError(
             reason,

@@ -15,6 +15,7 @@ from .models import MethodClass, Record
 from .naming import tool_name
 
 ALL = "all"
+PROBLEM_SEPARATOR = "; "  # between the unknown-methods and unknown-tags messages
 
 
 def select(
@@ -22,8 +23,11 @@ def select(
     methods: Iterable[str] | None = None,
     tags: Iterable[str] | None = None,
 ) -> tuple[Record, ...]:
-    method_set = _checked(methods, method_vocabulary(records), "methods")
-    tag_set = _checked(tags, {tag for record in records for tag in record.tags}, "tags")
+    unknown: list[str] = []
+    method_set = _checked(methods, method_vocabulary(records), "methods", unknown)
+    tag_set = _checked(tags, {tag for record in records for tag in record.tags}, "tags", unknown)
+    if unknown:  # every unknown entry at once, so one fix of the manifest is enough
+        raise UnknownFilterValueError(PROBLEM_SEPARATOR.join(unknown))
     chosen = tuple(
         record
         for record in records
@@ -71,7 +75,8 @@ def method_vocabulary(records: Sequence[Record]) -> set[str]:
     return classes | {record.method for record in records} | {tool_name(record) for record in records}
 
 
-def _checked(values: Iterable[str] | None, known: set[str], field: str) -> set[str] | None:
+def _checked(values: Iterable[str] | None, known: set[str], field: str, problems: list[str]) -> set[str] | None:
+    """The wanted values (None: no filter); a problem naming the unknown ones goes to `problems`."""
     if values is None:
         return None
     wanted = {value.strip() for value in values if value.strip()}
@@ -79,5 +84,5 @@ def _checked(values: Iterable[str] | None, known: set[str], field: str) -> set[s
         return None
     unknown = wanted - known
     if unknown:
-        raise UnknownFilterValueError(unknown_values_message(field, unknown, known))
+        problems.append(unknown_values_message(field, unknown, known))
     return wanted

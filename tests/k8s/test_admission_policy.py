@@ -60,11 +60,11 @@ def bound(control_plane: ControlPlane, namespace: str) -> Iterator[str]:
 
 @pytest.mark.parametrize(("methods", "tags"), [
     (["read", "zeta_tool", "alpha_tool"], None),            # unknown methods, listed sorted
-    (["lst"], ["triage", "no-such-tag"]),                   # methods are checked first, as the operator does
+    (["lst"], ["triage", "no-such-tag"]),                   # both at once, as the operator reports them
     (["read"], ["zzz", "triage", "aaa"]),                   # unknown tags
     (["write", "custom"], ["recordings"]),                  # known values that select no tool
     (["get_single_coviu_team"], ["compliance"]),
-], ids=["unknown-methods", "methods-first", "unknown-tags", "empty-selection", "empty-by-tool-name"])
+], ids=["unknown-methods", "methods-and-tags", "unknown-tags", "empty-selection", "empty-by-tool-name"])
 def test_apply_refuses_bad_filters_with_the_status_message(
     control_plane: ControlPlane, bound: str, methods: list[str], tags: list[str] | None,
 ) -> None:

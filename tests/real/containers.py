@@ -64,7 +64,12 @@ def engine(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]
 
 @contextlib.contextmanager
 def container(
-    image: str, command: list[str], port: int, ready_path: str, env: Mapping[str, str] | None = None
+    image: str,
+    command: list[str],
+    port: int,
+    ready_path: str,
+    env: Mapping[str, str] | None = None,
+    ready_port: int | None = None,
 ) -> Iterator[Running]:
     """A hardened container on the host network until the block ends, once `ready_path` answers.
 
@@ -75,7 +80,7 @@ def container(
     flags = [f"--env={key}={value}" for key, value in (env or {}).items()]
     args = [IMAGE_SCRIPT, "engine", "run", "--rm", f"--name={name}", "--network=host", *HARDENED, *flags, image, *command]
     try:
-        with running(args, port, ready_path, timeout=60) as child:
+        with running(args, port, ready_path, timeout=60, ready_port=ready_port) as child:
             yield child
     finally:
         engine("rm", "--force", name)

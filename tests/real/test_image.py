@@ -78,7 +78,7 @@ def test_the_product_does_not_carry_the_sandbox(images: Images) -> None:
 
 
 async def test_the_proxy_container_serves_mcp_against_the_sandbox_container(images: Images, sandbox_url: str) -> None:
-    port = free_port()
+    port, admin_port = free_port(), free_port()
     token, digest = mint_token()
     env = {
         "COVIU_API_BASE_URL": sandbox_url,
@@ -87,8 +87,9 @@ async def test_the_proxy_container_serves_mcp_against_the_sandbox_container(imag
         "MCP_TOKEN_SHA256": digest,
         "HOST": "127.0.0.1",
         "PORT": str(port),
+        "MCP_ADMIN_PORT": str(admin_port),
     }
-    with container(images.product, [PROXY_COMMAND], port, "/healthz", env) as proxy:
+    with container(images.product, [PROXY_COMMAND], port, "/readyz", env, ready_port=admin_port) as proxy:
         url = f"{proxy.base_url}/mcp/{token}"
         answer = httpx.post(url, json=INITIALIZE, headers={"Accept": "application/json, text/event-stream"})
         assert answer.status_code == 200, answer.text

@@ -31,9 +31,9 @@ def server(**annotations: str) -> Server:
     return Server.parse(server_body("demo", "clinic", uid="uid-1", annotations=annotations))
 
 
-def owned(token: str = TOKEN, uid: str = "uid-1", rotation: str | None = None) -> dict[str, Any]:
+def owned(token: str = TOKEN, uid: str = "uid-1", rotation: str | None = None, controller: bool = True) -> dict[str, Any]:
     secret = secret_body("demo-mcp-token", "clinic", token=token)
-    secret["metadata"]["ownerReferences"] = [{"uid": uid}]
+    secret["metadata"]["ownerReferences"] = [{"uid": uid, "controller": controller}]
     if rotation is not None:
         secret["metadata"]["annotations"] = {"mcp.coviu.dev/rotation": rotation}
     return secret
@@ -101,9 +101,10 @@ def test_a_provided_token_must_be_long_and_url_safe() -> None:
     assert caught.value.reason == "TokenSecretNotFound"
 
 
-def test_a_token_secret_owned_by_someone_else_is_a_conflict() -> None:
+@pytest.mark.parametrize("secret", [owned(uid="someone-else"), owned(controller=False)])
+def test_a_token_secret_this_server_does_not_control_is_a_conflict(secret: dict[str, Any]) -> None:
     with pytest.raises(InputError, match="not owned by this CoviuMCPServer") as caught:
-        owned_token(owned(uid="someone-else"), server())
+        owned_token(secret, server())
     assert caught.value.reason == "TokenSecretConflict"
 
 
@@ -158,7 +159,7 @@ def test_the_link_signing_key_is_kept_minted_or_refused() -> None:
     minted = link_key(None, demo)
     assert len(minted) == 43 and minted != link_key(None, demo)  # 32 random bytes, base64url
     owned = secret_body("demo-mcp-link-key", "clinic", key=minted)
-    owned["metadata"]["ownerReferences"] = [{"uid": "uid-1"}]
+    owned["metadata"]["ownerReferences"] = [{"uid": "uid-1", "controller": True}]
     assert link_key(owned, demo) == minted
     with pytest.raises(InputError, match="not owned by this CoviuMCPServer") as caught:
         link_key(secret_body("demo-mcp-link-key", "clinic", key=minted), demo)
