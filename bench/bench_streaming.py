@@ -163,8 +163,11 @@ def main() -> int:
             "proxy_rss_peak_mib": max(r["proxy_rss_peak_mib"] for r in runs if r["mode"] == mode),
             "other_cores": median([r["other_cores"] for r in runs if r["mode"] == mode]),
         }
+    # Issue 16 set ranged downloads at 0.7x direct; whole downloads keep the plan's 0.9x.
+    targets = {"whole": 0.9, "ranges": 0.7}
     goals = [
-        {"goal": f"{mode}: throughput vs direct", "value": round(s["ratio"], 3), "target": ">= 0.9", "met": s["ratio"] >= 0.9}
+        {"goal": f"{mode}: throughput vs direct", "value": round(s["ratio"], 3), "target": f">= {targets[mode]}",
+         "met": s["ratio"] >= targets[mode]}
         for mode, s in summary.items()
     ] + [{"goal": "proxy peak RSS (VmHWM, MiB)", "value": round(hwm, 1), "target": "< 143 (150 MB)", "met": hwm * 2**20 < 150e6}]
     print()

@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import platform
+import secrets
 import statistics
 import subprocess
 import sys
@@ -35,7 +36,11 @@ ROOT = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "results"
 BENCH_VENV = ROOT / ".cache" / "bench-venv"
 # Packages for the comparison server and the profilers; kept out of the project's venv.
-BENCH_VENV_PACKAGES = ("fastmcp==4.1.6", "py-spy==0.4.3", "pyinstrument==5.1.3")
+# bpe-openai ships the OpenAI tokenizers' vocabularies inside its wheel, so tokens are counted offline.
+BENCH_VENV_PACKAGES = ("fastmcp==4.1.6", "py-spy==0.4.3", "pyinstrument==5.1.3", "bpe-openai==0.1.4")
+# The proxy as it was before the cost work of issue 16: the baseline its CPU per call is compared with.
+BASELINE_COMMIT = "e10b26e"
+BASELINE_TREE = ROOT / ".cache" / f"baseline-{BASELINE_COMMIT}"
 
 CLIENT_ID, CLIENT_SECRET = "sandbox-client", "sandbox-secret"
 MODERN, LEGACY = "2026-07-28", "2025-11-25"
@@ -259,33 +264,57 @@ def proxy_env(box: Sandbox, port: int, digest: str, **extra: str) -> dict[str, s
     }
 
 
+@dataclass(frozen=True)
+class ProxyTarget:
+    """A proxy build to start in mode "single": its command, extra environment, and where it
+    answers /readyz (the current proxy on MCP_ADMIN_PORT; the starting commit on its MCP port)."""
+
+    command: tuple[str, ...] | None = None
+    env: tuple[tuple[str, str], ...] = ()
+    admin_port: bool = True
+
+    def launch_env(self, admin_port: int) -> dict[str, str]:
+        """The environment this build needs beyond proxy_env: the admin port and a link key
+        shared by all its processes (each would otherwise sign with its own random key)."""
+        if not self.admin_port:
+            return dict(self.env)
+        key = base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode("ascii")
+        return {"MCP_ADMIN_PORT": str(admin_port), "MCP_LINK_SIGNING_KEY": key, **dict(self.env)}
+
+    def ready_port(self, port: int, admin_port: int) -> int:
+        return admin_port if self.admin_port else port
+
+
+CURRENT = ProxyTarget()
+
+
 @contextlib.contextmanager
 def proxy(
     box: Sandbox,
     workers: int = 1,
     mode: str = "single",
-    command: list[str] | None = None,
+    target: ProxyTarget = CURRENT,
     on_start: Callable[[int], None] | None = None,
     **env: str,
 ) -> Iterator[Server]:
     """The MCP proxy: `coviu-mcp-server` (one process, one uvicorn worker), or N workers.
 
-    mode "single": the console script. mode "workers": `uvicorn --workers N --factory` on
-    bench/proxy_asgi.py:app (uvicorn's supervisor shares one listening socket with N workers).
-    mode "reuseport": N separate processes, each binding the same port with SO_REUSEPORT.
-    `command` replaces the console script in mode "single" (to try a variant of the proxy).
-    `on_start(port)` is called just before the process is spawned (cold-start timing), with the
-    port that answers /readyz: the admin port of the console script, the shared port otherwise
-    (bench/proxy_asgi.py serves the admin routes there too).
+    mode "single": the target's command (the console script by default). mode "workers":
+    `uvicorn --workers N --factory` on bench/proxy_asgi.py:app (uvicorn's supervisor shares one
+    listening socket with N workers). mode "reuseport": N separate processes, each binding the
+    same port with SO_REUSEPORT. `on_start(port)` is called just before the process is spawned
+    (cold-start timing), with the port that answers /readyz: the target's in mode "single", the
+    shared port otherwise (bench/proxy_asgi.py serves the admin routes there too).
     """
     port, admin_port = free_port(), free_port()
     token, digest = mint_token()
-    environment = proxy_env(box, port, digest, MCP_ADMIN_PORT=str(admin_port), **env)
+    environment = proxy_env(box, port, digest, **target.launch_env(admin_port), **env)
+    ready_port = target.ready_port(port, admin_port) if mode == "single" else port
     if on_start is not None:
-        on_start(admin_port if mode == "single" else port)
+        on_start(ready_port)
     if mode == "single":
-        args = command or [console_script("coviu-mcp-server")]
-        with running(args, port, "/readyz", environment, ready_port=admin_port) as run:
+        args = list(target.command or (console_script("coviu-mcp-server"),))
+        with running(args, port, "/readyz", environment, ready_port=ready_port) as run:
             yield Server("proxy", run, port, token)
         return
     if mode == "workers":
@@ -346,6 +375,22 @@ def _wait_workers(run: Running, workers: int, timeout: float = 60) -> None:
     raise RuntimeError(f"only {len(tree_pids(run.process.pid)) - 1} of {workers} workers started")
 
 
+def baseline_proxy() -> ProxyTarget:
+    """The starting point's proxy (a git worktree of BASELINE_COMMIT, made once) run by this venv's Python.
+
+    Its `server/` directory goes first on PYTHONPATH, ahead of the editable install of the
+    current code, so the same packages serve both and only the proxy's code differs. It has no
+    admin port or link key yet: /readyz is on its MCP port.
+    """
+    if not (BASELINE_TREE / "server" / "coviu_mcp").is_dir():
+        subprocess.run(["git", "worktree", "prune"], cwd=ROOT, check=True)
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", "--force", str(BASELINE_TREE), BASELINE_COMMIT], cwd=ROOT, check=True
+        )
+    code = "import sys; from coviu_mcp.cli import main; sys.exit(main())"
+    return ProxyTarget((sys.executable, "-c", code), (("PYTHONPATH", str(BASELINE_TREE / "server")),), admin_port=False)
+
+
 def server_pids(server: Server) -> list[int]:
     pids = server.pids
     for extra in server.extra_pids:
@@ -370,6 +415,18 @@ def ensure_bench_venv() -> str:
         )
         stamp.touch()
     return bench_python()
+
+
+def count_tokens(texts: Sequence[str], encoding: str = "o200k_base") -> list[int]:
+    """Tokens of each text in an OpenAI encoding (o200k_base: GPT-4o and later), in the bench venv."""
+    code = (
+        "import json, sys, bpe_openai; e = bpe_openai.get_encoding(sys.argv[1]); "
+        "print(json.dumps([len(e.encode(t)) for t in json.load(sys.stdin)]))"
+    )
+    done = subprocess.run(
+        [ensure_bench_venv(), "-c", code, encoding], input=json.dumps(list(texts)).encode(), capture_output=True, check=True
+    )
+    return list(json.loads(done.stdout))
 
 
 @contextlib.contextmanager

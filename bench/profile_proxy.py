@@ -23,9 +23,11 @@ from urllib.parse import urlsplit
 
 from common import (
     BENCH_VENV,
+    CURRENT,
     LEGACY,
     MODERN,
     RESULTS_DIR,
+    ProxyTarget,
     ensure_bench_venv,
     fastmcp,
     mcp_spec,
@@ -86,8 +88,9 @@ def main() -> int:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     out = RESULTS_DIR / f"profile-{args.target}-{'download' if args.download else args.era}.txt"
     size = args.download_mib << 20
+    variant = ProxyTarget(tuple(args.command)) if args.command else CURRENT
     with sandbox(recording_bytes=size) as box, (
-        proxy(box, command=args.command) if args.target == "proxy" else fastmcp(box)
+        proxy(box, target=variant) if args.target == "proxy" else fastmcp(box)
     ) as server:
         if args.download:
             from bench_streaming import download_link

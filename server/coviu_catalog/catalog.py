@@ -55,10 +55,16 @@ def load_catalog(path: Path | None = None) -> Catalog:
     """The packaged Coviu catalog, or another catalog file (for tests and forks)."""
     if path is None:
         return _packaged()
-    return parse_catalog(yaml.safe_load(path.read_text()), str(path))
+    return parse_catalog(_load_yaml(path.read_text()), str(path))
 
 
 @functools.cache
 def _packaged() -> Catalog:
     text = resources.files(__package__).joinpath("records/coviu.yaml").read_text()
-    return parse_catalog(yaml.safe_load(text), "records/coviu.yaml")
+    return parse_catalog(_load_yaml(text), "records/coviu.yaml")
+
+
+def _load_yaml(text: str) -> Any:
+    """Safe YAML loading with libyaml when PyYAML has it: a tenth of the pure-Python parser's
+    time for the catalog, which every proxy parses at start."""
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - a safe loader

@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from starlette.applications import Starlette
 from starlette.routing import Route
 
@@ -17,6 +16,7 @@ from .calls import ToolCaller
 from .config import ServerSettings
 from .admin import Readiness, create_admin_app
 from .endpoints import FilesEndpoint, McpEndpoint, NotFoundEndpoint
+from .exchange import Exchange
 from .expiry import Expiry
 from .guard import Guard
 from .links import LinkSigner
@@ -24,6 +24,9 @@ from .metrics import ProxyMetrics
 from .protocol import build_server, build_session_manager
 from .tools import build_tools
 from .upstream import CoviuClient
+
+if TYPE_CHECKING:
+    import httpx
 
 
 def create_app(
@@ -51,11 +54,13 @@ def create_app(
             tools, upstream, metrics, str(settings.public_url) if settings.public_url else None, settings.embed_max_bytes,
             links,
         )
-        manager = build_session_manager(build_server(tools, caller), settings.max_body_bytes)
+        server = build_server(tools, caller)
+        manager = build_session_manager(server, settings.max_body_bytes)
+        exchange = Exchange(server, manager, settings.max_body_bytes)
         watcher = asyncio.create_task(readiness.watch(upstream.tokens.get))
         try:
             async with manager.run():
-                yield {"upstream": upstream, "mcp_manager": manager, "tools": tools, "metrics": metrics}
+                yield {"upstream": upstream, "mcp_manager": exchange, "tools": tools, "metrics": metrics}
         finally:
             watcher.cancel()
             await upstream.aclose()

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import Any
 
-import httpx
 import mcp_types as types
+import orjson
 from mcp.shared.exceptions import MCPError
 from starlette.requests import Request
 
@@ -24,7 +24,7 @@ from .errors import ProxyError
 from .links import LinkSigner
 from .metrics import ProxyMetrics
 from .tools import RoutedArguments, ToolSpec, route_arguments
-from .upstream import CoviuClient
+from .upstream import CoviuClient, Reply
 
 log = logging.getLogger("coviu_mcp.calls")
 
@@ -51,7 +51,7 @@ class ToolCaller:
         self._embed_max_bytes = embed_max_bytes
         self._links = links
 
-    async def __call__(self, request: Request | None, name: str, arguments: Mapping[str, Any] | None) -> types.CallToolResult:
+    async def __call__(self, request: Request | None, name: str, arguments: Mapping[str, Any] | None) -> dict[str, Any]:
         spec = self._tools.get(name)
         if spec is None:
             raise MCPError(code=types.INVALID_PARAMS, message=f"Unknown tool: {name}")
@@ -70,7 +70,7 @@ class ToolCaller:
 
     async def _call(
         self, spec: ToolSpec, routed: RoutedArguments, request: Request | None, arguments: Mapping[str, Any]
-    ) -> tuple[str, types.CallToolResult]:
+    ) -> tuple[str, dict[str, Any]]:
         try:
             if spec.is_binary:
                 return await self._describe_file(spec, routed, self._download_url(spec, request, arguments))
@@ -78,29 +78,28 @@ class ToolCaller:
         except ProxyError as exc:
             return "unavailable", results.error(f"{spec.name} failed: {exc}")
 
-    async def _call_json(self, spec: ToolSpec, routed: RoutedArguments) -> tuple[str, types.CallToolResult]:
+    async def _call_json(self, spec: ToolSpec, routed: RoutedArguments) -> tuple[str, dict[str, Any]]:
         started = time.perf_counter()
         response = await self._upstream.request(spec.record.http_method, routed.path, routed.query, routed.body)
         self._observe_upstream(spec, response.status_code, started, response.headers)
         if response.status_code >= 400:
             return self._failure(spec, response)
         try:
-            body = response.json()
-        except ValueError:
+            body = orjson.loads(response.content)
+        except orjson.JSONDecodeError:
             return "upstream_error", results.error(f"Coviu sent {spec.name} a body that is not JSON")
         return "ok", results.success(spec, body, response.text, routed.query)
 
     async def _describe_file(
         self, spec: ToolSpec, routed: RoutedArguments, download_url: str
-    ) -> tuple[str, types.CallToolResult]:
+    ) -> tuple[str, dict[str, Any]]:
         """Metadata from a one-byte Range request; the bytes themselves go through the download URL."""
         started = time.perf_counter()
         response = await self._upstream.open_stream(routed.path, routed.query, {"Range": "bytes=0-0"})
         async with contextlib.aclosing(response):
             self._observe_upstream(spec, response.status_code, started, response.headers)
             if response.status_code >= 400:
-                await response.aread()
-                return self._failure(spec, response)
+                return self._failure(spec, Reply(response.status_code, response.headers, await response.aread()))
             size = _total_size(response.headers)
             content_type = response.headers.get("content-type", "application/octet-stream").split(";")[0]
             accept_ranges = response.status_code == 206 or response.headers.get("accept-ranges") == "bytes"
@@ -111,7 +110,7 @@ class ToolCaller:
                 data = await whole.aread() if whole.status_code == 200 else None
         return "ok", results.binary(spec, content_type, size, download_url, accept_ranges, data)
 
-    def _failure(self, spec: ToolSpec, response: httpx.Response) -> tuple[str, types.CallToolResult]:
+    def _failure(self, spec: ToolSpec, response: Reply) -> tuple[str, dict[str, Any]]:
         retry_after = ratelimit.retry_after_seconds(response.headers.get("retry-after"), time.time())
         if response.status_code == 429:
             self._metrics.rate_limited.labels(spec.name).inc()

@@ -2,27 +2,30 @@
 
 Failures are tool results with isError, never protocol errors, so the model sees Coviu's
 status and message and can act on them; success is never claimed for a failed call.
+
+Results are plain dicts in the wire shape of `CallToolResult`: the SDK validates them once
+against the negotiated version's result surface (which drops `resultType` on the legacy era),
+so building pydantic models here would only add a validation and a dump of the page per call.
 """
 
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-import mcp_types as types
+import orjson
 
 from .tools import ToolSpec, continuation, continuation_field
+from .upstream import Reply
 
 _MAX_MESSAGE = 500
+_COMPLETE = {"isError": False, "resultType": "complete"}
 
 
-def success(spec: ToolSpec, body: Any, body_text: str, query: Mapping[str, str]) -> types.CallToolResult:
+def success(spec: ToolSpec, body: Any, body_text: str, query: Mapping[str, str]) -> dict[str, Any]:
     structured = structured_content(spec, body, query)
-    text = types.TextContent(type="text", text=json_text(structured, body, body_text))
-    return types.CallToolResult(content=[text], structured_content=structured)
+    return {"content": [_text(json_text(structured, body, body_text))], "structuredContent": structured, **_COMPLETE}
 
 
 def json_text(structured: dict[str, Any], body: Any, body_text: str) -> str:
@@ -55,7 +58,7 @@ def structured_content(spec: ToolSpec, body: Any, query: Mapping[str, str]) -> d
     return {**body, field: continuation(spec.record, body, query)}
 
 
-def upstream_error(spec: ToolSpec, response: httpx.Response, retry_after: int | None) -> types.CallToolResult:
+def upstream_error(spec: ToolSpec, response: Reply, retry_after: int | None) -> dict[str, Any]:
     code, message = coviu_error(response)
     if response.status_code == 429:
         when = f"retry after {retry_after} seconds" if retry_after is not None else "retry later"
@@ -67,48 +70,43 @@ def upstream_error(spec: ToolSpec, response: httpx.Response, retry_after: int | 
     return error(text)
 
 
-def invalid_arguments(spec: ToolSpec, problems: list[str]) -> types.CallToolResult:
+def invalid_arguments(spec: ToolSpec, problems: list[str]) -> dict[str, Any]:
     return error(f"Invalid arguments for {spec.name}: " + "; ".join(problems))
 
 
-def error(text: str) -> types.CallToolResult:
-    return types.CallToolResult(content=[types.TextContent(type="text", text=text)], is_error=True)
+def error(text: str) -> dict[str, Any]:
+    return {"content": [_text(text)], "isError": True, "resultType": "complete"}
 
 
 def binary(
     spec: ToolSpec, content_type: str, size: int | None, download_url: str, accept_ranges: bool, data: bytes | None
-) -> types.CallToolResult:
+) -> dict[str, Any]:
     structured = {
         "content_type": content_type,
         "size": size,
         "download_url": download_url,
         "accept_ranges": accept_ranges,
     }
-    content: list[types.ContentBlock] = [
-        _text(structured),
-        types.ResourceLink(
-            type="resource_link",
-            uri=download_url,
-            name=spec.name.removeprefix("get_single_coviu_").removesuffix("_by_id"),
-            mime_type=content_type,
-            size=size,
-        ),
-    ]
+    link: dict[str, Any] = {
+        "type": "resource_link",
+        "uri": download_url,
+        "name": spec.name.removeprefix("get_single_coviu_").removesuffix("_by_id"),
+        "mimeType": content_type,
+    }
+    if size is not None:
+        link["size"] = size
+    content: list[dict[str, Any]] = [_text(_dumps(structured)), link]
     if data is not None:
         encoded = base64.b64encode(data).decode("ascii")
         if content_type.startswith("audio/"):
-            content.append(types.AudioContent(type="audio", data=encoded, mime_type=content_type))
+            content.append({"type": "audio", "data": encoded, "mimeType": content_type})
         else:
-            content.append(
-                types.EmbeddedResource(
-                    type="resource",
-                    resource=types.BlobResourceContents(uri=download_url, mime_type=content_type, blob=encoded),
-                )
-            )
-    return types.CallToolResult(content=content, structured_content=structured)
+            resource = {"uri": download_url, "mimeType": content_type, "blob": encoded}
+            content.append({"type": "resource", "resource": resource})
+    return {"content": content, "structuredContent": structured, **_COMPLETE}
 
 
-def coviu_error(response: httpx.Response) -> tuple[str, str]:
+def coviu_error(response: Reply) -> tuple[str, str]:
     """Coviu's error code (formatted for a message) and message, from {"error": {...}} bodies."""
     try:
         payload = response.json()
@@ -125,9 +123,9 @@ def coviu_error(response: httpx.Response) -> tuple[str, str]:
     return code, message[:_MAX_MESSAGE]
 
 
-def _text(structured: Mapping[str, Any]) -> types.TextContent:
-    return types.TextContent(type="text", text=_dumps(structured))
+def _text(text: str) -> dict[str, str]:
+    return {"type": "text", "text": text}
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return orjson.dumps(value).decode()
