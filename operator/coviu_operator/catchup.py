@@ -21,11 +21,10 @@ from pydantic import ValidationError
 from .conditions import EXPIRED
 from .controller import Turns
 from .errors import KubeError
-from .expiry import Clock, seconds_until
+from .expiry import Clock, is_due, seconds_until, tear_down
 from .kube import Kube
 from .metrics import Metrics
 from .models import Server
-from .reconcile import remove_workload
 
 logger = logging.getLogger(__name__)
 # Longer than kopf takes to start the daemons of a thousand servers; the loops take over after.
@@ -50,7 +49,7 @@ def due_within(bodies: Iterable[Mapping[str, Any]], now: datetime, horizon: time
             server = Server.parse(body)
         except ValidationError:
             continue
-        if server.spec.expires_at is not None and server.spec.expires_at <= now + horizon:
+        if is_due(server.spec.expires_at, now + horizon):
             due.append(server)
     return sorted(due, key=lambda server: server.spec.expires_at or now)
 
@@ -77,12 +76,11 @@ async def _expire_at(server: Server, kube: Kube, clock: Clock, metrics: Metrics,
             current = await kube.list_servers([server.namespace], name=server.name)
             if not due_within(current, clock.now(), timedelta(0)):
                 return
-            removed = await remove_workload(server, kube)
+            teardown = await tear_down(server, kube, clock)
     except KubeError as exc:
         logger.warning("[%s/%s] start-up expiry: %s; its loop will retry", server.namespace, server.name, exc)
         return
-    if removed:
-        delay = (clock.now() - expires_at).total_seconds()
-        metrics.torn_down(delay)
+    if teardown.delay is not None:
+        metrics.torn_down(teardown.delay)
         logger.info("[%s/%s] expired: removed %s, %.3fs after expiresAt (start-up check)",
-                    server.namespace, server.name, ", ".join(map(str, removed)), delay)
+                    server.namespace, server.name, ", ".join(map(str, teardown.removed)), teardown.delay)

@@ -7,6 +7,11 @@ next expiry instant (exactly, with no polling), the resync interval, or a retry 
 Objects whose expiry passed while the operator was down are torn down by the first
 reconcile after start-up (kopf starts a daemon for every existing object), or before it by
 the start-up expiry check (catchup.py), which takes the same per-server turn.
+
+Whatever a reconcile raises ends in the status (Ready=False, reason ReconcileFailed), a
+Warning Event and the error count, and is retried with backoff: the loop itself never dies.
+A server being deleted, or whose namespace is, is left to the garbage collector and the
+namespace controller without a word.
 """
 
 from __future__ import annotations
@@ -19,18 +24,17 @@ import hashlib
 import json
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import kopf
 
 from .errors import TransientKubeError
-from .expiry import seconds_until
+from .expiry import is_due, seconds_until, spec_instant
 from .kube import Ref
 from .metrics import Metrics
 from .names import API_VERSION, KIND
-from .reconcile import Context, Outcome, reconcile
+from .reconcile import Context, Outcome, failed, reconcile
 from .status import status_patch
 
 Key = tuple[str, str]  # (namespace, name)
@@ -41,7 +45,11 @@ MAX_BACKOFF = 30.0
 REJECTED_RETRY = 10.0
 ROUTINE_RECONCILES = 8
 _RESULTS = {"ready": "ok", "progressing": "ok", "expired": "ok", "blocked": "blocked",
-            "invalid": "blocked", "rejected": "rejected"}
+            "invalid": "blocked", "rejected": "rejected", "failed": "error"}
+# States that are news only while the namespace lives: in a terminating one they are its deletion.
+_PROBLEMS = frozenset({"blocked", "rejected"})
+# States retried on a growing timer: nothing the operator watches announces their end.
+_RETRIED = frozenset({"rejected", "failed"})
 
 
 class Wakeups:
@@ -142,42 +150,37 @@ class Runtime:
     routine: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(ROUTINE_RECONCILES))
 
 
-def _expiry_due(body: Mapping[str, Any], now: datetime) -> bool:
-    """Whether `body`'s expiresAt has passed (unparseable: no; the reconcile reports it)."""
-    raw = (body.get("spec") or {}).get("expiresAt")
-    try:
-        expires_at = datetime.fromisoformat(raw) if isinstance(raw, str) else None
-    except ValueError:
-        return False
-    return expires_at is not None and expires_at.tzinfo is not None and expires_at <= now
-
-
 async def run(body: kopf.Body, runtime: Runtime, stopped: kopf.DaemonStopped, logger: kopf.Logger) -> None:
     """Reconcile `body` (kopf keeps it current) until kopf stops the daemon."""
     key: Key = (body["metadata"]["namespace"], body["metadata"]["name"])
     event = runtime.wakeups.register(key)
     runtime.wakeups.expect(key, "status", status_fingerprint(body.get("status")))  # seen: the first reconcile reads it
     written: dict[str, Any] | None = None  # the status this loop last wrote
+    known: dict[Ref, str] = {}  # UIDs of the children the last reconcile applied or read as this server's
     failures = 0
     rejected_since: float | None = None  # monotonic time of the first of a run of rejected reconciles
     try:
         while not stopped:
             event.clear()
+            if (body.get("metadata") or {}).get("deletionTimestamp"):
+                # kopf stops this loop once its finalizer is done; the garbage collector takes the children.
+                await runtime.wakeups.wait(key, runtime.context.settings.resync_interval, stopped)
+                continue
             try:
-                due = _expiry_due(body, runtime.context.clock.now())
+                due = is_due(spec_instant(body), runtime.context.clock.now())
                 async with contextlib.nullcontext() if due else runtime.routine, runtime.turns(key):
-                    outcome = await _reconcile_once(body, written, runtime, logger)
+                    outcome = await _reconcile_once(body, written, known, runtime, logger)
             except TransientKubeError as exc:
                 failures += 1
                 delay = min(2.0 ** (failures - 1), MAX_BACKOFF)
                 logger.warning("reconcile failed, retrying in %.0fs: %s", delay, exc)
                 await runtime.wakeups.wait(key, delay, stopped)
                 continue
-            failures, written = 0, outcome.status
+            failures, written, known = 0, outcome.status, outcome.children
             now = runtime.context.clock.now()
             until_change = seconds_until(outcome.next_change, now)
             timeout = runtime.context.settings.resync_interval
-            if outcome.state != "rejected":
+            if outcome.state not in _RETRIED:
                 rejected_since = None
             else:
                 rejected_since = rejected_since if rejected_since is not None else time.monotonic()
@@ -191,7 +194,7 @@ async def run(body: kopf.Body, runtime: Runtime, stopped: kopf.DaemonStopped, lo
 
 
 async def _reconcile_once(
-    body: kopf.Body, written: dict[str, Any] | None, runtime: Runtime, logger: kopf.Logger
+    body: kopf.Body, written: dict[str, Any] | None, known: dict[Ref, str], runtime: Runtime, logger: kopf.Logger
 ) -> Outcome:
     """One reconcile of a snapshot of `body`.
 
@@ -209,19 +212,37 @@ async def _reconcile_once(
     meta = snapshot["metadata"]
     started = time.perf_counter()
     try:
-        outcome = await reconcile(snapshot, context)
-        patch = status_patch(stored, outcome.status)
-        runtime.wakeups.expect((meta["namespace"], meta["name"]), "status", status_fingerprint(outcome.status))
-        if patch is not None:
-            # `stored` may predate our last write: clear what either of them has and the new status lacks.
-            patch = {**{key: None for key in written or {} if key not in outcome.status}, **patch}
-            await context.kube.patch_status(Ref(API_VERSION, KIND, meta["namespace"], meta["name"]), patch)
+        try:
+            outcome = await reconcile(snapshot, context, known)
+        except TransientKubeError:
+            raise
+        except Exception as exc:  # a bug or an answer it cannot read: reported like any other outcome
+            logger.exception("reconcile failed; retrying with backoff")
+            outcome = failed(snapshot, exc, context.clock.now())
+        if outcome.state in _PROBLEMS and await context.kube.namespace_terminating(meta["namespace"]):
+            logger.info("the namespace is being deleted: left to the namespace controller")
+            return replace(outcome, status=snapshot.get("status") or {}, notices=[])
+        await _write_status(snapshot, stored, written, outcome, runtime)
     except TransientKubeError:
         metrics.reconciled("error", time.perf_counter() - started)
         raise
+    except Exception:  # the status itself could not be written: nothing else can say so
+        logger.exception("writing the status failed; retrying with backoff")
+        outcome = replace(outcome, state="failed", status=stored, notices=[], torn_down=[], teardown_delay=None)
     metrics.reconciled(_RESULTS[outcome.state], time.perf_counter() - started)
     _report(body, outcome, runtime, logger)
     return outcome
+
+
+async def _write_status(snapshot: dict[str, Any], stored: dict[str, Any], written: dict[str, Any] | None,
+                        outcome: Outcome, runtime: Runtime) -> None:
+    meta = snapshot["metadata"]
+    patch = status_patch(stored, outcome.status)
+    runtime.wakeups.expect((meta["namespace"], meta["name"]), "status", status_fingerprint(outcome.status))
+    if patch is not None:
+        # `stored` may predate our last write: clear what either of them has and the new status lacks.
+        patch = {**{key: None for key in written or {} if key not in outcome.status}, **patch}
+        await runtime.context.kube.patch_status(Ref(API_VERSION, KIND, meta["namespace"], meta["name"]), patch)
 
 
 def _report(body: kopf.Body, outcome: Outcome, runtime: Runtime, logger: kopf.Logger) -> None:

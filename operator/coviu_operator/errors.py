@@ -1,7 +1,8 @@
 """The operator's failure kinds, and how each maps onto kopf's retry model.
 
     OperatorError
-    ├── InputError         a referenced Secret or a filter is missing or malformed. Reported in
+    ├── InputError         a referenced Secret or a filter is missing or malformed, or a child's
+    │                      name is taken by an object the server does not control. Reported in
     │                      the conditions; nothing is retried on a timer, because the Secret and
     │                      CoviuMCPServer watches wake the server the moment the input changes.
     └── KubeError          a Kubernetes API request failed.
@@ -12,9 +13,10 @@
                                  reason ApplyFailed and retried at the resync interval, since only
                                  a change of RBAC, admission policy or spec can fix it.
 
-The server's loop is a kopf daemon, so anything else is a bug left to kopf's retry model:
-kopf logs it, posts an Event and restarts the loop after the daemon's backoff. Messages
-never include secret values.
+Anything else a reconcile raises is a bug or an answer the operator cannot read: the
+server's loop reports it (Ready=False, reason ReconcileFailed, a Warning Event, the error
+count) and retries with backoff, so it never becomes a crash loop of the kopf daemon.
+Messages never include secret values.
 """
 
 from __future__ import annotations

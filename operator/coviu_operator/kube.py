@@ -22,7 +22,7 @@ import kopf
 from kubernetes_asyncio import client, config
 from kubernetes_asyncio.client.exceptions import ApiException
 
-from .errors import KubeError, TransientKubeError, kube_error
+from .errors import KubeError, RejectedKubeError, TransientKubeError, kube_error
 from .names import API_VERSION, MANAGER, PLURAL
 
 _COLLECTIONS = {
@@ -142,6 +142,14 @@ class Kube:
                 return None
             raise
 
+    async def find(self, ref: Ref) -> dict[str, Any] | None:
+        """Read one object with a list request selecting its name: the operator may list and watch
+        its children's kinds but needs no get right on them."""
+        collection = _COLLECTIONS[(ref.api_version, ref.kind)].format(namespace=ref.namespace)
+        body, _ = await self._call("GET", collection, query=[("fieldSelector", f"metadata.name={ref.name}")])
+        found = next((item for item in body.get("items") or [] if item["metadata"]["name"] == ref.name), None)
+        return None if found is None else {"apiVersion": ref.api_version, "kind": ref.kind, **found}
+
     async def list_servers(self, namespaces: Sequence[str], name: str | None = None) -> list[dict[str, Any]]:
         """Every CoviuMCPServer in `namespaces` (the cluster when empty), or those called `name`.
 
@@ -160,6 +168,8 @@ class Kube:
         edited from 80 to 8081), the applied entry becomes a second one and the result is
         invalid (a duplicate port name): then the spec is overwritten with a merge patch, which
         replaces lists whole, and applied again. Anything else that is rejected stays rejected.
+        A `metadata.uid` in the manifest makes both requests fail on any other object of that name
+        (the UID is immutable), so an object replaced since it was read is never written.
         """
         path = Ref.of(manifest).path
         query = [("fieldManager", MANAGER), ("force", "true")]
@@ -169,22 +179,38 @@ class Kube:
             if exc.status != 422 or "spec" not in manifest:
                 raise
             try:
-                await self._call("PATCH", path, body={"spec": manifest["spec"]}, content_type=_MERGE,
+                uid = {"metadata": {"uid": manifest["metadata"]["uid"]}} if "uid" in manifest["metadata"] else {}
+                await self._call("PATCH", path, body={**uid, "spec": manifest["spec"]}, content_type=_MERGE,
                                  query=[("fieldManager", MANAGER)])
             except KubeError:
                 raise exc from None
             obj, status = await self._call("PATCH", path, body=manifest, content_type=_APPLY, query=query)
         return Applied(obj, created=status == 201)
 
-    async def delete(self, ref: Ref) -> bool:
-        """Delete with background cascade; False if it was already gone."""
+    async def delete(self, ref: Ref, uid: str) -> bool:
+        """Delete the object with `uid` (a precondition the API server checks), background cascade;
+        False if it is gone or the name now belongs to another object."""
+        options = {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Background",
+                   "preconditions": {"uid": uid}}
         try:
-            await self._call("DELETE", ref.path, query=[("propagationPolicy", "Background")])
+            await self._call("DELETE", ref.path, body=options)
         except KubeError as exc:
-            if exc.status == 404:
+            if exc.status in (404, 409):
                 return False
             raise
         return True
+
+    async def namespace_terminating(self, namespace: str) -> bool:
+        """Whether `namespace` is being deleted, asked as a dry-run Event creation (the one create
+        right the operator has everywhere): admission refuses new content in a terminating namespace."""
+        event = {"apiVersion": "v1", "kind": "Event", "metadata": {"generateName": "coviu-mcp-probe-"},
+                 "involvedObject": {"kind": "Namespace", "name": namespace}, "reason": "Probe", "type": "Normal"}
+        try:
+            await self._call("POST", f"/api/v1/namespaces/{namespace}/events", body=event,
+                             query=[("dryRun", "All")])
+        except RejectedKubeError as exc:
+            return exc.status == 403 and "being terminated" in str(exc)
+        return False
 
     async def patch_status(self, ref: Ref, status: dict[str, Any]) -> None:
         """Merge-patch the status subresource; keys set to None are removed."""

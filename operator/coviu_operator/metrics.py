@@ -9,7 +9,7 @@ from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-STATES = ("ready", "progressing", "blocked", "rejected", "expired", "invalid")
+STATES = ("ready", "progressing", "blocked", "rejected", "expired", "invalid", "failed")
 RESULTS = ("ok", "blocked", "rejected", "error")
 
 

@@ -21,10 +21,11 @@ from coviu_catalog import EmptySelectionError, Record, UnknownFilterValueError, 
 from . import builders
 from . import conditions as c
 from .errors import InputError, RejectedKubeError
-from .expiry import Clock, Expiry, assess, rfc3339
+from .expiry import Clock, Expiry, assess, rfc3339, tear_down
 from .kube import Applied, Kube, Ref
 from .models import Server, Spec
 from .names import token_secret_name, workload_name
+from .ownership import conflict_error, conflicts, controlled_by
 from .secrets import (
     TokenDecision,
     check_api_tokens,
@@ -32,7 +33,6 @@ from .secrets import (
     check_provided_token,
     config_hash,
     decide_token,
-    mint_token,
     owned_token,
 )
 from .settings import OperatorSettings
@@ -47,7 +47,7 @@ from .status import (
     tools_verdict,
 )
 
-State = Literal["ready", "progressing", "blocked", "rejected", "expired", "invalid"]
+State = Literal["ready", "progressing", "blocked", "rejected", "expired", "invalid", "failed"]
 T = TypeVar("T")
 
 
@@ -70,6 +70,7 @@ class Outcome:
     notices: list[Notice] = field(default_factory=list)
     torn_down: list[Ref] = field(default_factory=list)
     teardown_delay: float | None = None  # seconds from expiresAt to the deletes being done
+    children: dict[Ref, str] = field(default_factory=dict)  # UIDs of the children known to be this server's
 
 
 def resolve_tools(catalog: Sequence[Record], spec: Spec) -> tuple[str, ...]:
@@ -94,38 +95,50 @@ def _secret(namespace: str, name: str) -> Ref:
     return Ref("v1", "Secret", namespace, name)
 
 
-def _children_refs(server: Server) -> list[Ref]:
-    """What expiry removes, the Deployment first: it is what serves requests."""
+def _children(server: Server) -> list[Ref]:
+    """Everything a server is made of, in the order it is applied (the Deployment reads the
+    token Secret's digest, so the Secret comes first)."""
     ns, workload = server.namespace, workload_name(server.name)
-    return [
-        Ref("apps/v1", "Deployment", ns, workload),
-        Ref("v1", "Service", ns, workload),
-        _secret(ns, token_secret_name(server.name)),
-    ]
+    return [_secret(ns, token_secret_name(server.name)), Ref("v1", "ServiceAccount", ns, workload),
+            Ref("apps/v1", "Deployment", ns, workload), Ref("v1", "Service", ns, workload)]
 
 
-async def reconcile(body: Mapping[str, Any], ctx: Context) -> Outcome:
+async def reconcile(body: Mapping[str, Any], ctx: Context, known: Mapping[Ref, str] | None = None) -> Outcome:
+    """`known`: the `children` of the previous Outcome, so an expiry deletes without reading first."""
     previous: dict[str, Any] = dict(body.get("status") or {})
     now = ctx.clock.now()
     try:
         server = Server.parse(body)
     except ValidationError as exc:
-        return _invalid(body, previous, exc, now)
-    expiry = assess(server.spec.expires_at, now, ctx.settings.expiring_soon_window)
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        return _single(body, c.false(c.READY, "InvalidSpec", f"the object does not match the API: {problems}"),
+                       "invalid", now)
+    expiry = assess(server.spec.expires_at, now, ctx.settings.expiring_soon_window, server.metadata.creation_timestamp)
     problems: list[InputError] = []
     tools = _attempt(problems, resolve_tools, ctx.catalog, server.spec)
-    this = _Pass(server, previous, expiry, tools, problems[0] if problems else None, ctx)
+    raw = (body.get("spec") or {}).get("expiresAt")
+    this = _Pass(server, previous, expiry, raw if isinstance(raw, str) else None, tools,
+                 problems[0] if problems else None, ctx)
     if expiry.expired:
-        return await _expire(this)
+        return await _expire(this, known)
     return await _deploy(this, problems)
 
 
-def _invalid(body: Mapping[str, Any], previous: dict[str, Any], exc: ValidationError, now: datetime) -> Outcome:
-    problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+def failed(body: Mapping[str, Any], exc: Exception, now: datetime) -> Outcome:
+    """The Outcome of a reconcile that raised something the operator does not expect (a bug, or an
+    answer it cannot read): said in Ready, so it is seen without the operator's log. Only the
+    exception's type is named: its text could quote anything, a secret value included."""
+    return _single(body, c.false(c.READY, "ReconcileFailed",
+                                 f"the operator failed to reconcile this object ({type(exc).__name__}); it retries "
+                                 "with backoff, and its log has the details"), "failed", now)
+
+
+def _single(body: Mapping[str, Any], verdict: c.Verdict, state: State, now: datetime) -> Outcome:
+    """An Outcome with one verdict, for objects the reconcile could not go through."""
+    previous: dict[str, Any] = dict(body.get("status") or {})
     generation = (body.get("metadata") or {}).get("generation")
-    verdict = c.false(c.READY, "InvalidSpec", f"the object does not match the API: {problems}")
     status = build_status(previous, [verdict], generation, now)
-    return Outcome(status, "invalid", notices=condition_notices(previous.get("conditions"), status["conditions"]))
+    return Outcome(status, state, notices=condition_notices(previous.get("conditions"), status["conditions"]))
 
 
 @dataclass(frozen=True)
@@ -135,6 +148,7 @@ class _Pass:
     server: Server
     previous: dict[str, Any]
     expiry: Expiry
+    expires_text: str | None  # spec.expiresAt as the user wrote it, for the status
     tools: tuple[str, ...] | None  # None when the filters did not resolve, for this reason:
     tools_problem: InputError | None
     ctx: Context
@@ -151,38 +165,37 @@ class _Pass:
             self.previous, every, server.metadata.generation, self.ctx.clock.now(),
             tools=list(tools) if tools is not None else None,
             toolCount=len(tools) if tools is not None else None,
-            expiresAt=rfc3339(expiry.expires_at) if expiry.expires_at else None,
+            expiresAt=self.expires_text,
             **fields,
         )
         notices = condition_notices(self.previous.get("conditions"), status["conditions"])
         return Outcome(status, state, expiry.expires_at, expiry.next_change, notices)
 
 
-async def remove_workload(server: Server, kube: Kube) -> list[Ref]:
-    """Delete what serves requests, the Deployment first; returns what was still there."""
-    deployment, *rest = _children_refs(server)
-    removed = [deployment] if await kube.delete(deployment) else []
-    gone = await asyncio.gather(*(kube.delete(ref) for ref in rest))
-    return removed + [ref for ref, deleted in zip(rest, gone, strict=True) if deleted]
-
-
-async def _expire(this: _Pass) -> Outcome:
+async def _expire(this: _Pass, known: Mapping[Ref, str] | None) -> Outcome:
     """Remove what serves requests and keep the record."""
     expires_at = this.expiry.expires_at
-    removed = await remove_workload(this.server, this.ctx.kube)
-    delay = (this.ctx.clock.now() - expires_at).total_seconds() if removed and expires_at else None
+    teardown = await tear_down(this.server, this.ctx.kube, this.ctx.clock, known)
+    why = expired_verdict(this.server, this.expiry).reason  # Expired, or ExpiresAtInPast
     outcome = this.finish("expired", [
-        c.false(c.READY, "Expired", f"expired at {rfc3339(expires_at)}" if expires_at else "expired"),
+        c.false(c.READY, why, f"expired at {rfc3339(expires_at)}" if expires_at else "expired"),
         c.false(c.TOKEN_READY, "Expired", "the token Secret is removed at expiry"),
     ])
-    return replace(outcome, torn_down=removed, teardown_delay=delay)
+    return replace(outcome, torn_down=teardown.removed, teardown_delay=teardown.delay)
 
 
 async def _deploy(this: _Pass, problems: list[InputError]) -> Outcome:
-    """Read every input; apply the children only if all of them are usable."""
+    """Read every input; apply the children only if all of them are usable and none of their
+    names belongs to an object this server does not control."""
     server, kube = this.server, this.ctx.kube
     spec, ns = server.spec, server.namespace
-    existing = await kube.get(_secret(ns, token_secret_name(server.name)))
+    refs = _children(server)
+    found = dict(zip(refs, await asyncio.gather(*(kube.find(ref) for ref in refs)), strict=True))
+    existing = found[refs[0]]
+    taken = conflicts({ref: obj for ref, obj in found.items() if ref != refs[0]}, server.metadata.uid)
+    if taken:
+        problems.append(conflict_error(taken))
+    _attempt(problems, owned_token, existing, server)  # TokenSecretConflict when its name is taken
     creds = spec.credentials_secret_ref
     credentials = _attempt(problems, check_credentials, await kube.get(_secret(ns, creds.name)), creds, ns)
     api_tokens: tuple[str, ...] | None = ()
@@ -196,22 +209,27 @@ async def _deploy(this: _Pass, problems: list[InputError]) -> Outcome:
     had_token = this.previous.get("tokenSecretName") is not None
     decision = None if problems else _attempt(problems, decide_token, server, existing, provided, had_token)
     if problems or decision is None or credentials is None or api_tokens is None:
-        return _blocked(this, problems, existing)
-    return await _apply(this, decision, credentials, api_tokens)
+        ours = {ref: obj["metadata"]["uid"] for ref, obj in found.items()
+                if obj is not None and controlled_by(obj, server.metadata.uid)}
+        return replace(_blocked(this, problems, existing), children=ours)
+    return await _apply(this, decision, credentials, api_tokens, found)
 
 
 def _blocked(this: _Pass, problems: list[InputError], existing: dict[str, Any] | None) -> Outcome:
-    """An input is unusable: say which, and leave whatever runs untouched."""
+    """An input is unusable: say which (Ready names every problem, its reason is the first's), and
+    leave whatever runs untouched."""
     first = problems[0]
     token_problem = next((p for p in problems if p.reason in TOKEN_PROBLEMS), None)
-    published = token_problem is None and _published(existing, this.server)
+    conflict = any(p.reason == "Conflict" for p in problems)
+    published = token_problem is None and not conflict and _published(existing, this.server)
     if token_problem is not None:
         token = c.false(c.TOKEN_READY, token_problem.reason, token_problem.message)
     elif published:
         token = _token_published(this.server)
     else:
         token = c.unknown(c.TOKEN_READY, "Waiting", f"no token is minted until this is fixed: {first.message}")
-    return this.finish("blocked", [c.false(c.READY, first.reason, first.message), token], published)
+    message = "; ".join(dict.fromkeys(p.message for p in problems))
+    return this.finish("blocked", [c.false(c.READY, first.reason, message), token], published)
 
 
 def _published(existing: dict[str, Any] | None, server: Server) -> bool:
@@ -225,42 +243,40 @@ def _token_published(server: Server) -> c.Verdict:
     return c.true(c.TOKEN_READY, "TokenPublished", f"Secret {token_secret_name(server.name)} holds the URL")
 
 
-async def _publish_token(this: _Pass, decision: TokenDecision, api_tokens: tuple[str, ...]) -> tuple[
-    TokenDecision, Applied
-]:
-    """Write the token Secret. If a token meant to be kept comes back as created, the Secret was
-    deleted after it was read: that deletion asks for a new token, so it must not be undone."""
-    server, settings, kube = this.server, this.ctx.settings, this.ctx.kube
-    result = await kube.apply(builders.token_secret(server, settings, decision.token, decision.rotation, api_tokens))
-    if result.created and decision.change == "kept":
-        decision = TokenDecision(mint_token(), decision.rotation, "rotated", "the token Secret was deleted")
-        again = await kube.apply(builders.token_secret(server, settings, decision.token, decision.rotation, api_tokens))
-        result = Applied(again.obj, created=True)
-    return decision, result
+async def _apply(this: _Pass, decision: TokenDecision, credentials: str, api_tokens: tuple[str, ...],
+                 found: dict[Ref, dict[str, Any] | None]) -> Outcome:
+    """Publish the token first (the Deployment reads its digest), then apply the workload.
 
-
-async def _apply(this: _Pass, decision: TokenDecision, credentials: str, api_tokens: tuple[str, ...]) -> Outcome:
-    """Publish the token first (the Deployment reads its digest), then apply the workload."""
-    server, settings, kube = this.server, this.ctx.settings, this.ctx.kube
-    applied: list[tuple[Ref, Applied]] = []
+    Every manifest is built before the first write, so a spec the builders cannot render leaves
+    nothing half-applied. Each carries the UID of the object read, if there was one: the API
+    server then refuses the write (409, retried) if that object was deleted since, and never
+    writes another object that took its name. A token Secret deleted after it was read is thus
+    never re-created with its old token: the retry sees the deletion and rotates.
+    """
+    server, settings = this.server, this.ctx.settings
+    manifests = [
+        builders.token_secret(server, settings, decision.token, decision.rotation, api_tokens),
+        builders.service_account(server),
+        builders.deployment(server, settings, config_hash(credentials, decision.token, api_tokens)),
+        builders.service(server),
+    ]
+    applied: list[Applied] = []
     try:
-        decision, published = await _publish_token(this, decision, api_tokens)
-        applied.append((Ref.of(published.obj), published))
-        for manifest in [
-            builders.service_account(server),
-            builders.deployment(server, settings, config_hash(credentials, decision.token, api_tokens)),
-            builders.service(server),
-        ]:
-            applied.append((Ref.of(manifest), await kube.apply(manifest)))
+        for manifest in manifests:
+            read = found.get(Ref.of(manifest))
+            if read is not None:
+                manifest["metadata"]["uid"] = read["metadata"]["uid"]
+            applied.append(await this.ctx.kube.apply(manifest))
     except RejectedKubeError as exc:
-        return this.finish("rejected", [c.false(c.READY, "ApplyFailed", str(exc))], published=bool(applied))
-    ready, ready_replicas = rollout_verdict(applied[2][1].obj, server.spec.replicas)
+        return this.finish("rejected", [c.false(c.READY, "ApplyFailed", str(exc))])
+    ready, ready_replicas = rollout_verdict(applied[2].obj, server.spec.replicas)
     outcome = this.finish("ready" if ready.status == "True" else "progressing",
                           [ready, _token_published(server)], published=True, readyReplicas=ready_replicas)
     news = []
     if decision.change == "rotated":
         news.append(Notice("Normal", "TokenRotated", f"new URL token ({decision.why})"))
-    created = [ref for ref, result in applied if result.created]
+    children = dict(zip(_children(server), (result.obj["metadata"]["uid"] for result in applied), strict=True))
+    created = [ref for ref, result in zip(_children(server), applied, strict=True) if result.created]
     if created:
         news.append(Notice("Normal", "Created", "created " + ", ".join(map(str, created))))
-    return replace(outcome, notices=news + outcome.notices)
+    return replace(outcome, notices=news + outcome.notices, children=children)

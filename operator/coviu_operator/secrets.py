@@ -20,6 +20,7 @@ from typing import Any, Literal
 from .errors import InputError
 from .models import CredentialsSecretRef, SecretRef, Server, TokenSecretRef
 from .names import ROTATE_ANNOTATION, ROTATION_ANNOTATION
+from .ownership import controlled_by
 
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9._~-]{32,512}$")
 TOKEN_KEY = "token"
@@ -114,13 +115,12 @@ def check_provided_token(secret: dict[str, Any] | None, ref: TokenSecretRef, nam
 def owned_token(secret: dict[str, Any] | None, server: Server) -> str | None:
     """The token in the server's own token Secret, or None if there is no usable one.
 
-    A Secret of that name that this server does not own is a conflict the operator will not
+    A Secret of that name that this server does not control is a conflict the operator will not
     resolve by overwriting: it may belong to someone else.
     """
     if secret is None:
         return None
-    owners = secret.get("metadata", {}).get("ownerReferences") or []
-    if not any(owner.get("uid") == server.metadata.uid for owner in owners):
+    if not controlled_by(secret, server.metadata.uid):
         name = secret.get("metadata", {}).get("name", "")
         raise InputError(
             "TokenSecretConflict",

@@ -41,6 +41,9 @@ def expiring_soon_verdict(expiry: Expiry) -> c.Verdict:
     at = rfc3339(expiry.expires_at)
     if expiry.expired:
         return c.false(c.EXPIRING_SOON, "Expired", f"expired at {at}")
+    if expiry.expiring_soon and expiry.born_in_window:
+        return c.true(c.EXPIRING_SOON, "CreatedWithinWarningWindow", f"expires at {at}, within the warning window "
+                      "from its creation on")
     if expiry.expiring_soon:
         return c.true(c.EXPIRING_SOON, "WithinWarningWindow", f"expires at {at}")
     assert expiry.next_change is not None  # the start of the warning window
@@ -115,6 +118,7 @@ def condition_notices(previous: list[dict[str, Any]] | None, current: list[dict[
             notices.append(Notice("Normal", reason, message))
         elif kind == c.EXPIRED and (c.find(previous, c.EXPIRED) or {}).get("status") == "True":
             notices.append(Notice("Normal", "Restored", message))
-        elif kind == c.EXPIRING_SOON and status == "True":
+        elif kind == c.EXPIRING_SOON and status == "True" and reason == "WithinWarningWindow":
+            # Not for a server created inside its window: its creator chose a short life.
             notices.append(Notice("Warning", "ExpiringSoon", message))
     return notices

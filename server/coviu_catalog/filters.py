@@ -20,8 +20,11 @@ def select(
     methods: Iterable[str] | None = None,
     tags: Iterable[str] | None = None,
 ) -> tuple[Record, ...]:
-    method_set = _checked(methods, _method_vocabulary(records), "methods")
-    tag_set = _checked(tags, {tag for record in records for tag in record.tags}, "tags")
+    unknown: list[str] = []
+    method_set = _checked(methods, _method_vocabulary(records), "methods", unknown)
+    tag_set = _checked(tags, {tag for record in records for tag in record.tags}, "tags", unknown)
+    if unknown:  # every unknown entry at once, so one fix of the manifest is enough
+        raise UnknownFilterValueError("; ".join(unknown))
     chosen = tuple(
         record
         for record in records
@@ -45,7 +48,8 @@ def _method_vocabulary(records: Sequence[Record]) -> set[str]:
     return classes | {record.method for record in records} | {tool_name(record) for record in records}
 
 
-def _checked(values: Iterable[str] | None, known: set[str], field: str) -> set[str] | None:
+def _checked(values: Iterable[str] | None, known: set[str], field: str, problems: list[str]) -> set[str] | None:
+    """The wanted values (None: no filter); a problem naming the unknown ones goes to `problems`."""
     if values is None:
         return None
     wanted = {value.strip() for value in values if value.strip()}
@@ -53,7 +57,5 @@ def _checked(values: Iterable[str] | None, known: set[str], field: str) -> set[s
         return None
     unknown = sorted(wanted - known)
     if unknown:
-        raise UnknownFilterValueError(
-            f"{field}: unknown value(s) {unknown}; known values are {sorted(known)}"
-        )
+        problems.append(f"{field}: unknown value(s) {unknown}; known values are {sorted(known)}")
     return wanted

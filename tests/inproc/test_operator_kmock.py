@@ -58,8 +58,8 @@ class LoopClock:
 @attrs.define(kw_only=True)
 class Emulator(kmock.KubernetesEmulator):
     """kmock's emulator plus the API-server behaviours the operator relies on: server-side
-    apply creates a missing object, a creation answers 201, and `generateName` names a new
-    object (kopf's Events)."""
+    apply creates a missing object, a creation answers 201, a new object gets a UID, and
+    `generateName` names a new object (kopf's Events)."""
 
     _generated: int = 0
 
@@ -70,11 +70,12 @@ class Emulator(kmock.KubernetesEmulator):
             key not in self.objects or self.objects[key].deleted
         ):
             request = self._replace(request, action=kmock.action.CREATE, method=kmock.method.POST)
-        if request.action == kmock.action.CREATE and "generateName" in request.data.get("metadata", {}):
+        if request.action == kmock.action.CREATE:
             self._generated += 1
-            meta = request.data["metadata"]
-            data = {**request.data, "metadata": {**meta, "name": f"{meta['generateName']}{self._generated}"}}
-            request = self._replace(request, data=data)
+            meta = request.data.get("metadata", {})
+            name = f"{meta['generateName']}{self._generated}" if "generateName" in meta else meta.get("name")
+            uid = meta.get("uid", f"uid-{self._generated}")
+            request = self._replace(request, data={**request.data, "metadata": {**meta, "name": name, "uid": uid}})
         return await super()._handle(request)
 
     async def _serve_create(self, request: kmock.Request) -> kmock.Response:
@@ -101,12 +102,17 @@ def kubeconfig(api: Emulator, tmp_path: Path) -> str:
     return str(path)
 
 
-@asynccontextmanager
-async def operator(api: Emulator, tmp_path: Path, **settings: Any) -> AsyncIterator[Metrics]:
-    """Run the operator cluster-wide against `api` until the block exits."""
+def declare(api: Emulator) -> None:
+    """Serve the kinds the operator reads and writes."""
     for resource, kind in KINDS.items():
         api.resources[resource] = {"kind": kind, "namespaced": kind != "Namespace", "subresources": ["status"],
                                    "verbs": ["list", "watch", "get", "create", "patch", "delete"]}
+
+
+@asynccontextmanager
+async def operator(api: Emulator, tmp_path: Path, **settings: Any) -> AsyncIterator[Metrics]:
+    """Run the operator cluster-wide against `api` until the block exits."""
+    declare(api)
     metrics, stop = Metrics(), asyncio.Event()
     task = asyncio.create_task(run_operator(
         OperatorSettings(**{"resync_interval": 3600.0, **settings}), metrics,
@@ -243,7 +249,7 @@ async def test_an_expiry_that_passed_while_down_is_processed_at_start_up(kmock: 
         started = asyncio.get_running_loop().time()
         await eventually(lambda: get(kmock, DEPLOYMENTS, "demo-mcp") is None, timeout=1)
         assert asyncio.get_running_loop().time() - started < 1
-        assert condition(kmock, "Expired")["status"] == "True"
+        await eventually(lambda: condition(kmock, "Expired").get("status") == "True", timeout=1)
         assert metrics.registry.get_sample_value("coviu_operator_teardowns_total") == 1
 
 
@@ -262,8 +268,8 @@ async def test_the_start_up_check_removes_due_workloads_without_waiting_for_kopf
     async with kube_client(kmock, tmp_path) as kube:  # no kopf at all
         metrics = Metrics()
         checking = asyncio.create_task(catch_up(kube, LoopClock(), metrics, Turns(), [NS]))
-        await eventually(lambda: get(kmock, DEPLOYMENTS, "overdue-mcp") is None, timeout=0.1)
-        assert get(kmock, SERVICES, "overdue-mcp") is None and token(kmock, "overdue") is None
+        await eventually(lambda: get(kmock, DEPLOYMENTS, "overdue-mcp") is None and get(kmock, SERVICES, "overdue-mcp")
+                         is None and token(kmock, "overdue") is None, timeout=0.1)
         await sleep_until(124.99)
         assert get(kmock, DEPLOYMENTS, "soon-mcp") is not None
         await checking
@@ -275,12 +281,15 @@ async def test_the_start_up_check_removes_due_workloads_without_waiting_for_kopf
 async def deployed_demo(api: Emulator, expires_in: float) -> None:
     """A server and its Deployment as an operator left them, with no operator running."""
     await create(api, demo(expiresAt=(EPOCH + timedelta(seconds=expires_in)).isoformat()))
+    owner = {"apiVersion": "mcp.coviu.dev/v1alpha1", "kind": "CoviuMCPServer", "name": "demo", "uid": "uid-demo",
+             "controller": True}
     await create(api, {"apiVersion": "apps/v1", "kind": "Deployment",
-                       "metadata": {"name": "demo-mcp", "namespace": NS}})
+                       "metadata": {"name": "demo-mcp", "namespace": NS, "ownerReferences": [owner]}})
 
 
 @asynccontextmanager
 async def kube_client(api: Emulator, tmp_path: Path) -> AsyncIterator[Kube]:
+    declare(api)
     async with Kube.connect(OperatorSettings().request_timeout, kubeconfig(api, tmp_path)) as kube:
         yield kube
 
@@ -418,3 +427,18 @@ def pod_annotation(api: Emulator) -> str:
     deployment = get(api, DEPLOYMENTS, "demo-mcp") or {}
     annotations: dict[str, str] = deployment["spec"]["template"]["metadata"]["annotations"]
     return annotations["mcp.coviu.dev/config-hash"]
+
+
+async def test_a_reconcile_that_raises_is_reported_and_retried_not_a_crash_loop(kmock: Emulator, tmp_path: Path) -> None:
+    """Here the API answers the first Deployment apply with something that is not an object."""
+    kmock["patch", f"/apis/apps/v1/namespaces/{NS}/deployments/demo-mcp"][:1] << []
+    async with operator(kmock, tmp_path) as metrics:
+        await create(kmock, credentials_secret(NS))
+        await create(kmock, demo())
+        ready = await eventually(lambda: condition(kmock, "Ready").get("reason") == "ReconcileFailed"
+                                 and condition(kmock, "Ready"))
+        assert "KeyError" in ready["message"]
+        await eventually(lambda: ("Warning", "ReconcileFailed") in events(kmock))
+        assert metrics.registry.get_sample_value("coviu_operator_reconciles_total", {"result": "error"}) == 1
+        await eventually(lambda: condition(kmock, "Ready").get("reason") == "RollingOut", timeout=15)
+        assert get(kmock, DEPLOYMENTS, "demo-mcp") is not None, "the loop lived on and retried"

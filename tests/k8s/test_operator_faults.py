@@ -511,6 +511,8 @@ async def test_a_rejection_that_ends_is_retried_soon_not_at_the_resync_interval(
 
         ready = await eventually(apply_failed, what="Ready=False with reason ApplyFailed")
         assert "forbidden" in ready["message"] and "services" in ready["message"]
+        published = (await cluster.must(KIND, "denied"))["status"]
+        assert {"url", "tokenSecretName"}.isdisjoint(published), "no URL while the workload is not applied"
         control_plane.kubectl("apply", "-f", "-", input=yaml.safe_dump(full))
         granted = time.monotonic()
         await eventually(lambda: cluster.ready("denied"), what="recovery once the Service may be written",

@@ -12,11 +12,13 @@ import pytest
 from coviu_catalog import load_catalog
 from coviu_operator.errors import RejectedKubeError, TransientKubeError
 from coviu_operator.kube import Applied, Kube, Ref
-from coviu_operator.reconcile import Context, Outcome, reconcile
+from coviu_operator.reconcile import Context, Outcome, failed, reconcile
 from coviu_operator.settings import OperatorSettings
 from coviu_operator.testing import credentials_secret, secret_body, server_body
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
+OWNER = {"apiVersion": "mcp.coviu.dev/v1alpha1", "kind": "CoviuMCPServer", "name": "demo", "uid": "uid-1",
+         "controller": True}
 CATALOG = load_catalog().records
 
 
@@ -44,17 +46,30 @@ class FakeKube:
             self.objects.pop(ref, None)
         return found
 
+    find = get
+
     async def apply(self, manifest: dict[str, Any]) -> Applied:
         if manifest["kind"] in self.failures:
             raise self.failures[manifest["kind"]]
         ref = Ref.of(manifest)
         created = ref not in self.objects
-        self.objects[ref] = {**self.objects.get(ref, {}), **copy.deepcopy(manifest)}
+        uid = manifest["metadata"].get("uid")
+        if created and uid is not None:
+            raise TransientKubeError(f"uid mismatch: the provided object specified uid {uid}, and no existing "
+                                     "object was found", 409)
+        stored = self.objects.get(ref, {"metadata": {"uid": f"uid-{ref.kind}-{len(self.applied)}"}})
+        if uid not in (None, stored["metadata"]["uid"]):
+            raise RejectedKubeError("metadata.uid: field is immutable", 422)
+        self.objects[ref] = {**stored, **copy.deepcopy(manifest),
+                             "metadata": {**stored["metadata"], **copy.deepcopy(manifest["metadata"])}}
         self.applied.append(manifest["kind"])
         return Applied(copy.deepcopy(self.objects[ref]), created)
 
-    async def delete(self, ref: Ref) -> bool:
+    async def delete(self, ref: Ref, uid: str) -> bool:
+        """With the API server's UID precondition."""
         self.deleted.append(ref.kind)
+        if (self.objects.get(ref) or {}).get("metadata", {}).get("uid") != uid:
+            return False
         return self.objects.pop(ref, None) is not None
 
 
@@ -108,7 +123,7 @@ async def test_reconciling_again_changes_nothing_and_announces_nothing() -> None
 
 async def test_an_available_deployment_makes_it_ready() -> None:
     deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "demo-mcp", "namespace": "clinic",
-                  "generation": 1}, "status": {"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1,
+                  "generation": 1, "uid": "d", "ownerReferences": [OWNER]}, "status": {"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1,
                                                "availableReplicas": 1, "readyReplicas": 1}}
     outcome = await reconcile(body(), context(FakeKube(credentials_secret("clinic"), deployment)))
     assert (outcome.state, cond(outcome, "Ready")["status"], outcome.status["readyReplicas"]) == ("ready", "True", 1)
@@ -119,7 +134,10 @@ async def test_a_token_secret_deleted_while_reconciling_still_rotates() -> None:
     first = await reconcile(body(), context(kube))
     old = stored_token(kube)
     kube.vanishing.add(Ref("v1", "Secret", "clinic", "demo-mcp-token"))
-    outcome = await reconcile(body(status=first.status), context(kube))
+    with pytest.raises(TransientKubeError, match="uid mismatch"):  # the write names the Secret it read
+        await reconcile(body(status=first.status), context(kube))
+    kube.vanishing.clear()
+    outcome = await reconcile(body(status=first.status), context(kube))  # the loop's retry
     assert stored_token(kube) != old, "the deletion asked for a new token; re-creating the old one would undo it"
     assert [n.reason for n in outcome.notices][:2] == ["TokenRotated", "Created"]
 
@@ -206,7 +224,8 @@ async def test_expiry_removes_the_deployment_first_and_keeps_the_record() -> Non
     assert outcome.state == "expired" and outcome.teardown_delay == pytest.approx(0.02)
     assert [ref.kind for ref in outcome.torn_down] == ["Deployment", "Service", "Secret"]
     assert {"url", "tokenSecretName", "readyReplicas"}.isdisjoint(outcome.status)
-    assert outcome.status["expiresAt"] == "2030-01-01T00:05:00Z" and outcome.status["toolCount"] == 20
+    assert outcome.status["expiresAt"] == "2030-01-01T00:05:00+00:00", "as the spec has it"
+    assert outcome.status["toolCount"] == 20
     assert [(n.type, n.reason) for n in outcome.notices] == [("Normal", "Expired")]
 
     again = await reconcile(body(status=outcome.status, expiresAt=expires.isoformat()), context(kube, later))
@@ -224,3 +243,96 @@ async def test_the_next_wake_is_the_start_of_the_warning_window() -> None:
     expires = NOW + timedelta(days=3)
     outcome = await reconcile(body(expiresAt=expires.isoformat()), context(FakeKube(credentials_secret("clinic"))))
     assert (outcome.next_change, outcome.expires_at) == (expires - timedelta(days=1), expires)
+
+
+def foreign(kind: str, name: str = "demo-mcp", **extra: Any) -> dict[str, Any]:
+    api_version = "apps/v1" if kind == "Deployment" else "v1"
+    return {"apiVersion": api_version, "kind": kind,
+            "metadata": {"name": name, "namespace": "clinic", "uid": f"theirs-{kind}", **extra}}
+
+
+async def test_names_taken_by_objects_it_does_not_control_are_a_conflict_and_left_alone() -> None:
+    not_controller = {**OWNER, "controller": False}
+    kube = FakeKube(credentials_secret("clinic"), foreign("Service"), foreign("ServiceAccount"),
+                    foreign("Deployment", ownerReferences=[not_controller]))
+    outcome = await reconcile(body(), context(kube))
+    assert kube.applied == [] and outcome.state == "blocked"
+    ready = cond(outcome, "Ready")
+    assert ready["reason"] == "Conflict"
+    for taken in ("ServiceAccount clinic/demo-mcp", "Deployment clinic/demo-mcp", "Service clinic/demo-mcp"):
+        assert taken in ready["message"]
+    assert "url" not in outcome.status and [n.reason for n in outcome.notices] == ["Conflict"]
+
+
+async def test_expiry_deletes_only_what_the_server_controls() -> None:
+    theirs = [foreign("Deployment"), foreign("Secret", "demo-mcp-token", ownerReferences=[{**OWNER, "uid": "x"}])]
+    kube = FakeKube(credentials_secret("clinic"), *theirs)
+    outcome = await reconcile(body(expiresAt="2020-01-01T00:00:00Z"), context(kube))
+    assert outcome.state == "expired" and kube.deleted == []
+    assert outcome.torn_down == [] and outcome.teardown_delay is None, "no teardown recorded for others' objects"
+    assert all(Ref.of(obj) in kube.objects for obj in theirs)
+
+
+async def test_expiry_deletes_by_the_uids_it_knows_and_never_a_replacement() -> None:
+    kube = FakeKube(credentials_secret("clinic"))
+    expires = NOW + timedelta(minutes=5)
+    first = await reconcile(body(expiresAt=expires.isoformat()), context(kube))
+    service = Ref("v1", "Service", "clinic", "demo-mcp")
+    kube.objects[service] = foreign("Service")  # replaced by someone else since
+    outcome = await reconcile(body(status=first.status, expiresAt=expires.isoformat()),
+                              context(kube, expires), first.children)
+    assert [ref.kind for ref in outcome.torn_down] == ["Deployment", "Secret"]
+    assert kube.objects[service]["metadata"]["uid"] == "theirs-Service"
+
+
+async def test_every_problem_is_named_in_ready() -> None:
+    outcome = await reconcile(body(methods=["raed"], tags=["billing"]), context(FakeKube()))
+    ready = cond(outcome, "Ready")
+    assert ready["reason"] == "UnknownFilterValue"
+    for named in ("methods: unknown value(s) ['raed']", "tags: unknown value(s) ['billing']",
+                  "Secret clinic/coviu-credentials not found"):
+        assert named in ready["message"]
+
+
+async def test_a_rejected_apply_publishes_no_url() -> None:
+    kube = FakeKube(credentials_secret("clinic"))
+    kube.failures["Service"] = RejectedKubeError("PATCH ...: services is forbidden", 403)
+    outcome = await reconcile(body(), context(kube))
+    assert cond(outcome, "Ready")["reason"] == "ApplyFailed"
+    assert {"url", "tokenSecretName"}.isdisjoint(outcome.status)
+
+
+@pytest.mark.parametrize("written", ["2030-01-01T06:00:00.233Z", "2030-01-01T16:00:00.5+10:00"])
+async def test_the_status_keeps_expires_at_as_written(written: str) -> None:
+    outcome = await reconcile(body(expiresAt=written), context(FakeKube(credentials_secret("clinic"))))
+    assert outcome.status["expiresAt"] == written
+
+
+async def test_a_server_created_inside_its_warning_window_gets_no_warning() -> None:
+    created = datetime(2029, 12, 31, 23, tzinfo=UTC)  # one hour before NOW
+    obj = body(expiresAt=(NOW + timedelta(hours=2)).isoformat())
+    obj["metadata"]["creationTimestamp"] = created.isoformat()
+    outcome = await reconcile(obj, context(FakeKube(credentials_secret("clinic"))))
+    soon = cond(outcome, "ExpiringSoon")
+    assert (soon["status"], soon["reason"]) == ("True", "CreatedWithinWarningWindow")
+    assert "ExpiringSoon" not in [n.reason for n in outcome.notices]
+
+
+async def test_dates_at_the_ends_of_the_calendar_are_handled() -> None:
+    kube = FakeKube(credentials_secret("clinic"))
+    late = await reconcile(body(expiresAt="9999-12-31T23:59:59-14:00"), context(kube))
+    assert late.state == "progressing" and late.status["expiresAt"] == "9999-12-31T23:59:59-14:00"
+    deployment = kube.objects[Ref("apps/v1", "Deployment", "clinic", "demo-mcp")]
+    env = {e["name"]: e.get("value") for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert datetime.fromisoformat(env["MCP_EXPIRES_AT"]) == datetime.fromisoformat("9999-12-31T23:59:59-14:00")
+
+    early = await reconcile(body(expiresAt="0001-01-01T00:00:00+14:00"), context(FakeKube(credentials_secret("clinic"))))
+    assert early.state == "expired" and cond(early, "Ready")["message"] == "expired at 0001-01-01T00:00:00+14:00"
+
+
+def test_a_failure_is_said_in_ready_without_its_text() -> None:
+    outcome = failed(body(), OverflowError("date value out of range: secret-ish"), NOW)
+    ready = cond(outcome, "Ready")
+    assert (outcome.state, ready["reason"]) == ("failed", "ReconcileFailed")
+    assert "OverflowError" in ready["message"] and "secret-ish" not in ready["message"]
+    assert [(n.type, n.reason) for n in outcome.notices] == [("Warning", "ReconcileFailed")]

@@ -30,9 +30,9 @@ def server(**annotations: str) -> Server:
     return Server.parse(server_body("demo", "clinic", uid="uid-1", annotations=annotations))
 
 
-def owned(token: str = TOKEN, uid: str = "uid-1", rotation: str | None = None) -> dict[str, Any]:
+def owned(token: str = TOKEN, uid: str = "uid-1", rotation: str | None = None, controller: bool = True) -> dict[str, Any]:
     secret = secret_body("demo-mcp-token", "clinic", token=token)
-    secret["metadata"]["ownerReferences"] = [{"uid": uid}]
+    secret["metadata"]["ownerReferences"] = [{"uid": uid, "controller": controller}]
     if rotation is not None:
         secret["metadata"]["annotations"] = {"mcp.coviu.dev/rotation": rotation}
     return secret
@@ -100,9 +100,10 @@ def test_a_provided_token_must_be_long_and_url_safe() -> None:
     assert caught.value.reason == "TokenSecretNotFound"
 
 
-def test_a_token_secret_owned_by_someone_else_is_a_conflict() -> None:
+@pytest.mark.parametrize("secret", [owned(uid="someone-else"), owned(controller=False)])
+def test_a_token_secret_this_server_does_not_control_is_a_conflict(secret: dict[str, Any]) -> None:
     with pytest.raises(InputError, match="not owned by this CoviuMCPServer") as caught:
-        owned_token(owned(uid="someone-else"), server())
+        owned_token(secret, server())
     assert caught.value.reason == "TokenSecretConflict"
 
 

@@ -50,6 +50,11 @@ def test_rfc3339_is_utc_with_a_z() -> None:
     assert rfc3339(datetime(2030, 1, 1, 10, tzinfo=timezone(timedelta(hours=10)))) == "2030-01-01T00:00:00Z"
 
 
+def test_rfc3339_keeps_the_offset_of_an_instant_utc_cannot_hold() -> None:
+    far = datetime.fromisoformat("9999-12-31T23:59:59-14:00")
+    assert rfc3339(far) == "9999-12-31T23:59:59-14:00"
+
+
 def server(created: datetime | None = T0 - DAY) -> Server:
     metadata: dict[str, Any] = {"uid": "u"}
     if created is not None:
@@ -129,6 +134,7 @@ def conds(*verdicts: c.Verdict) -> list[dict[str, Any]]:
     (None, conds(c.false(c.EXPIRED, "NoExpiry", "not set")), []),
     (None, conds(c.true(c.EXPIRING_SOON, "WithinWarningWindow", "expires at X")),
      [Notice("Warning", "ExpiringSoon", "expires at X")]),
+    (None, conds(c.true(c.EXPIRING_SOON, "CreatedWithinWarningWindow", "expires at X")), []),
     (conds(c.true(c.READY, "Available", "1/1")), conds(c.true(c.READY, "Available", "2/2")), []),
 ])
 def test_events_announce_changes_worth_knowing_once(
