@@ -59,7 +59,13 @@ import aiohttp  # noqa: E402
 import yaml  # noqa: E402
 from kubernetes_asyncio import client, config, watch  # noqa: E402
 
-from coviu_operator.names import API_VERSION, PLURAL  # noqa: E402
+from coviu_operator.names import (  # noqa: E402
+    API_VERSION,
+    CREDENTIALS_USE,
+    PLURAL,
+    SECRET_SERVERS_ANNOTATION,
+    SECRET_USE_LABEL,
+)
 from coviu_operator.rbac import cluster_role  # noqa: E402
 from tests.cluster import ControlPlane, controlplane  # noqa: E402
 from tests.cluster.controlplane import free_ports  # noqa: E402
@@ -150,7 +156,9 @@ def start_plane(keep_workdir: bool = False) -> ControlPlane:
 def create_namespace(plane: ControlPlane, namespace: str) -> None:
     plane.api("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
     plane.api("POST", f"/api/v1/namespaces/{namespace}/secrets", {
-        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "coviu-credentials"}, "type": "Opaque",
+        "apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": {
+            "name": "coviu-credentials", "labels": {SECRET_USE_LABEL: CREDENTIALS_USE},
+            "annotations": {SECRET_SERVERS_ANNOTATION: "*"}},
         "stringData": {"client_id": "bench-client", "client_secret": "bench-secret"},
     })
 

@@ -13,16 +13,20 @@ from typing import Any
 from .expiry import rfc3339
 from .models import Server
 from .names import (
+    ADMIN_PORT,
     CONFIG_HASH_ANNOTATION,
     CONTAINER_PORT,
+    OWNED_USE,
     ROTATION_ANNOTATION,
+    SECRET_USE_LABEL,
     SERVICE_PORT,
     child_labels,
+    link_key_secret_name,
     selector_labels,
     token_secret_name,
     workload_name,
 )
-from .secrets import TOKEN_KEY, sha256_hex
+from .secrets import LINK_KEY_KEY, TOKEN_KEY, sha256_hex
 from .settings import OperatorSettings
 
 URL_KEY = "url"
@@ -40,6 +44,19 @@ def _metadata(server: Server, name: str, **extra: Any) -> dict[str, Any]:
         "labels": child_labels(server.name),
         "ownerReferences": [server.owner_reference()],
         **extra,
+    }
+
+
+def _secret(server: Server, name: str, data: dict[str, str], **extra: Any) -> dict[str, Any]:
+    """A Secret of the operator's own, labelled so that its label-selected Secret watch sees it."""
+    metadata = _metadata(server, name, **extra)
+    metadata["labels"] = {**metadata["labels"], SECRET_USE_LABEL: OWNED_USE}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": metadata,
+        "type": "Opaque",
+        "data": {key: _b64(value) for key, value in data.items()},
     }
 
 
@@ -86,13 +103,13 @@ def token_secret(
     if server.spec.require_api_token_auth:
         data[API_TOKEN_SHA256S_KEY] = ",".join(api_token_digests)
     extra = {"annotations": {ROTATION_ANNOTATION: rotation}} if rotation is not None else {}
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": _metadata(server, token_secret_name(server.name), **extra),
-        "type": "Opaque",
-        "data": {key: _b64(value) for key, value in data.items()},
-    }
+    return _secret(server, token_secret_name(server.name), data, **extra)
+
+
+def link_key_secret(server: Server, key: str) -> dict[str, Any]:
+    """The key the proxy signs download links with. A Secret of its own, not the token Secret:
+    users who may read the MCP URL must not be able to forge links."""
+    return _secret(server, link_key_secret_name(server.name), {LINK_KEY_KEY: key})
 
 
 def service_account(server: Server) -> dict[str, Any]:
@@ -134,9 +151,11 @@ def proxy_env(server: Server, settings: OperatorSettings) -> list[dict[str, Any]
         _secret_env("COVIU_CLIENT_SECRET", creds.name, creds.client_secret_key),
         _secret_env("COVIU_REFRESH_TOKEN", creds.name, creds.refresh_token_key, optional=True),
         _secret_env("MCP_TOKEN_SHA256", own, TOKEN_SHA256_KEY),
+        _secret_env("MCP_LINK_SIGNING_KEY", link_key_secret_name(server.name), LINK_KEY_KEY),
         {"name": "MCP_REQUIRE_API_TOKEN", "value": "true" if spec.require_api_token_auth else "false"},
         {"name": "MCP_ALLOWED_HOSTS", "value": ",".join(allowed_hosts(server, settings))},
         {"name": "PORT", "value": str(CONTAINER_PORT)},
+        {"name": "MCP_ADMIN_PORT", "value": str(ADMIN_PORT)},
     ]
     if spec.require_api_token_auth:
         env.append(_secret_env("MCP_API_TOKEN_SHA256S", own, API_TOKEN_SHA256S_KEY))
@@ -156,7 +175,7 @@ def proxy_env(server: Server, settings: OperatorSettings) -> list[dict[str, Any]
 
 def _probe(path: str, period: int, failures: int) -> dict[str, Any]:
     return {
-        "httpGet": {"path": path, "port": "http"},
+        "httpGet": {"path": path, "port": "admin"},
         "periodSeconds": period,
         "timeoutSeconds": 2,
         "failureThreshold": failures,
@@ -193,7 +212,9 @@ def deployment(server: Server, settings: OperatorSettings, config_hash: str) -> 
         "image": server.spec.image or settings.image,
         "imagePullPolicy": settings.image_pull_policy,
         "command": [PROXY_COMMAND],
-        "ports": [{"name": "http", "containerPort": CONTAINER_PORT, "protocol": "TCP"}],
+        # MCP clients reach "http" through the Service; probes and Prometheus reach "admin" directly.
+        "ports": [{"name": "http", "containerPort": CONTAINER_PORT, "protocol": "TCP"},
+                  {"name": "admin", "containerPort": ADMIN_PORT, "protocol": "TCP"}],
         "env": proxy_env(server, settings),
         "resources": _resources(server, settings),
         "readinessProbe": _probe("/readyz", period=5, failures=3),

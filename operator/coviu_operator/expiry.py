@@ -21,7 +21,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from .kube import Kube, Ref
 from .models import Server
-from .names import token_secret_name, workload_name
+from .names import link_key_secret_name, token_secret_name, workload_name
 from .ownership import controlled_by
 
 _INSTANT = TypeAdapter(datetime)
@@ -107,7 +107,8 @@ def workload(server: Server) -> list[Ref]:
     """What expiry removes, the Deployment first: it is what serves requests."""
     ns, name = server.namespace, workload_name(server.name)
     return [Ref("apps/v1", "Deployment", ns, name), Ref("v1", "Service", ns, name),
-            Ref("v1", "Secret", ns, token_secret_name(server.name))]
+            Ref("v1", "Secret", ns, token_secret_name(server.name)),
+            Ref("v1", "Secret", ns, link_key_secret_name(server.name))]
 
 
 async def tear_down(server: Server, kube: Kube, clock: Clock, known: Mapping[Ref, str] | None = None) -> Teardown:

@@ -18,7 +18,17 @@ from typing import Any
 import kopf
 
 from . import controller
-from .names import FINALIZER, GROUP, MANAGED_BY_LABEL, MANAGER, PLURAL, ROTATE_ANNOTATION, SERVER_LABEL, VERSION
+from .names import (
+    FINALIZER,
+    GROUP,
+    MANAGED_BY_LABEL,
+    MANAGER,
+    PLURAL,
+    ROTATE_ANNOTATION,
+    SECRET_USE_LABEL,
+    SERVER_LABEL,
+    VERSION,
+)
 
 registry = kopf.OperatorRegistry()
 CHILDREN = {MANAGED_BY_LABEL: MANAGER}
@@ -32,6 +42,9 @@ def configure(*, settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix=GROUP, key="last-handled-configuration",
     )
+    # Only Secrets shared with servers (policy.py) or the operator's own can matter: the API server
+    # sends no other Secret, so the operator never holds the cluster's other Secrets in memory.
+    settings.watching.label_selectors["v1", "secrets"] = SECRET_USE_LABEL
     # Our Events are posted on purpose (controller._report); kopf posts only its own failures.
     settings.posting.level = logging.ERROR
     # A watch can stall without a TCP error (nolar/kopf#810): bound it on both sides.

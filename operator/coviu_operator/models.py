@@ -10,7 +10,7 @@ for objects stored before a rule existed).
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
@@ -20,7 +20,12 @@ from coviu_mcp.config import DEFAULT_API_BASE_URL
 
 DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 SECRET_KEY = r"^[-._a-zA-Z0-9]+$"
-HTTP_URL = r"^https?://[^\s/?#]+(/[^\s?#]*)?$"
+HTTP_URL = r"^https?://[^\s/?#@]+(/[^\s?#]*)?$"
+# Plain http carries the clinic's credentials in clear: only to loopback or an in-cluster Service.
+IN_CLUSTER_HTTP = r"^http://(localhost|127\.0\.0\.1|\[::1\]|[-a-z0-9.]+\.svc(\.[-a-z0-9.]+)?|[a-z0-9]([-a-z0-9]*[a-z0-9])?)(:[0-9]+)?(/|$)"
+# expiresAt must convert to UTC and stay inside what every consumer can compute with.
+EARLIEST_EXPIRY = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_EXPIRY = datetime(2199, 12, 31, 23, 59, 59, tzinfo=UTC)
 QUANTITY = (  # as controller-gen writes it for resource.Quantity
     r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"
 )
@@ -149,8 +154,13 @@ class Spec(_Model):
 
     credentials_secret_ref: CredentialsSecretRef
     """The Coviu OAuth client credentials (immutable)."""
-    api_base_url: HttpURL = Field(default=DEFAULT_API_BASE_URL, alias="apiBaseURL")
-    """Coviu API base URL, ending in /v1."""
+    api_base_url: HttpURL = Field(default=DEFAULT_API_BASE_URL, alias="apiBaseURL", json_schema_extra={
+        "x-kubernetes-validations": [{
+            "rule": f"self.startsWith('https://') || self.matches(r'{IN_CLUSTER_HTTP}')",
+            "message": "apiBaseURL must be https (plain http only to loopback or an in-cluster Service)",
+        }],
+    })
+    """Coviu API base URL, ending in /v1; one the operator's installer allows."""
     methods: Annotated[
         list[MethodEntry], Field(min_length=1, max_length=64, json_schema_extra={"x-kubernetes-list-type": "set"})
     ] | None = None
@@ -160,7 +170,12 @@ class Spec(_Model):
         list[Tag], Field(min_length=1, max_length=32, json_schema_extra={"x-kubernetes-list-type": "set"})
     ] | None = None
     """Catalog tags a tool must carry one of. Absent: every tag."""
-    expires_at: datetime | None = None
+    expires_at: Annotated[datetime, Field(json_schema_extra={"x-kubernetes-validations": [{
+        "rule": f"self >= timestamp('{EARLIEST_EXPIRY:%Y-%m-%dT%H:%M:%SZ}') && "
+                f"self <= timestamp('{LATEST_EXPIRY:%Y-%m-%dT%H:%M:%SZ}')",
+        "message": f"expiresAt must be between {EARLIEST_EXPIRY:%Y-%m-%dT%H:%M:%SZ} and "
+                   f"{LATEST_EXPIRY:%Y-%m-%dT%H:%M:%SZ}",
+    }]})] | None = None
     """RFC 3339 instant at which the server is torn down (the resource is kept as a record). Move it
     later or remove it to restore the server with a new token."""
     require_api_token_auth: bool = False
@@ -187,9 +202,20 @@ class Spec(_Model):
         return self
 
     @model_validator(mode="after")
-    def _expiry_is_aware(self) -> Spec:
-        if self.expires_at is not None and self.expires_at.tzinfo is None:
+    def _expiry_is_aware_and_bounded(self) -> Spec:
+        if self.expires_at is None:
+            return self
+        if self.expires_at.tzinfo is None:
             raise ValueError("expiresAt must carry a time zone (RFC 3339), e.g. 2026-12-31T23:59:59Z")
+        if not EARLIEST_EXPIRY <= self.expires_at <= LATEST_EXPIRY:  # compared without converting: no overflow
+            raise ValueError(f"expiresAt must be between {EARLIEST_EXPIRY:%Y-%m-%dT%H:%M:%SZ} and "
+                             f"{LATEST_EXPIRY:%Y-%m-%dT%H:%M:%SZ}")
+        return self
+
+    @model_validator(mode="after")
+    def _credentials_not_in_clear(self) -> Spec:
+        if not self.api_base_url.startswith("https://") and not re.match(IN_CLUSTER_HTTP, self.api_base_url):
+            raise ValueError("apiBaseURL must be https (plain http only to loopback or an in-cluster Service)")
         return self
 
 

@@ -36,9 +36,23 @@ CONFIG_HASH_ANNOTATION = f"{GROUP}/config-hash"
 
 FINALIZER = f"{GROUP}/finalizer"
 
+# Set by the owner of a Secret to share it with CoviuMCPServers (see policy.py): the label
+# names the one use (SECRET_USES), the annotations which servers may use it and which keys.
+# The operator watches only Secrets carrying the label; its own Secrets carry it as OWNED_USE.
+SECRET_USE_LABEL = f"{GROUP}/secret-use"
+SECRET_SERVERS_ANNOTATION = f"{GROUP}/servers"
+SECRET_KEYS_ANNOTATION = f"{GROUP}/keys"
+CREDENTIALS_USE = "credentials"
+API_TOKENS_USE = "api-tokens"
+URL_TOKEN_USE = "url-token"
+SECRET_USES = (CREDENTIALS_USE, API_TOKENS_USE, URL_TOKEN_USE)
+OWNED_USE = "operator"
+
 # The proxy's container port and the Service port in front of it.
 CONTAINER_PORT = 8080
 SERVICE_PORT = 80
+# The proxy's admin port (MCP_ADMIN_PORT): /healthz, /readyz and /metrics, never in the Service.
+ADMIN_PORT = 9090
 # Longest CoviuMCPServer name: the Service "<name>-mcp" must stay a 63-character DNS label.
 MAX_NAME_LENGTH = 53
 
@@ -51,6 +65,11 @@ def workload_name(server: str) -> str:
 def token_secret_name(server: str) -> str:
     """Name of the Secret holding a server's URL token and full URL."""
     return f"{server}-mcp-token"
+
+
+def link_key_secret_name(server: str) -> str:
+    """Name of the Secret holding the key a server's proxy signs download links with."""
+    return f"{server}-mcp-link-key"
 
 
 def selector_labels(server: str) -> dict[str, str]:

@@ -34,3 +34,4 @@ def resolve_env(deployment: Mapping[str, Any], secrets: Mapping[str, Mapping[str
             raise UnresolvedEnvError(f"{item['name']}: Secret {ref['name']!r} has no key {ref['key']!r}")
         env[item["name"]] = base64.b64decode(raw).decode()
     return env
+

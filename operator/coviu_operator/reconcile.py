@@ -18,21 +18,19 @@ from pydantic import ValidationError
 
 from coviu_catalog import EmptySelectionError, Record, UnknownFilterValueError, select, tool_name
 
-from . import builders
+from . import builders, policy
 from . import conditions as c
 from .errors import InputError, RejectedKubeError
 from .expiry import Clock, Expiry, assess, rfc3339, tear_down
 from .kube import Applied, Kube, Ref
 from .models import Server, Spec
-from .names import token_secret_name, workload_name
+from .names import link_key_secret_name, token_secret_name, workload_name
 from .ownership import conflict_error, conflicts, controlled_by
 from .secrets import (
     TokenDecision,
-    check_api_tokens,
-    check_credentials,
-    check_provided_token,
     config_hash,
     decide_token,
+    link_key,
     owned_token,
 )
 from .settings import OperatorSettings
@@ -99,8 +97,9 @@ def _children(server: Server) -> list[Ref]:
     """Everything a server is made of, in the order it is applied (the Deployment reads the
     token Secret's digest, so the Secret comes first)."""
     ns, workload = server.namespace, workload_name(server.name)
-    return [_secret(ns, token_secret_name(server.name)), Ref("v1", "ServiceAccount", ns, workload),
-            Ref("apps/v1", "Deployment", ns, workload), Ref("v1", "Service", ns, workload)]
+    return [_secret(ns, token_secret_name(server.name)), _secret(ns, link_key_secret_name(server.name)),
+            Ref("v1", "ServiceAccount", ns, workload), Ref("apps/v1", "Deployment", ns, workload),
+            Ref("v1", "Service", ns, workload)]
 
 
 async def reconcile(body: Mapping[str, Any], ctx: Context, known: Mapping[Ref, str] | None = None) -> Outcome:
@@ -174,8 +173,8 @@ class _Pass:
 
 async def _expire(this: _Pass, known: Mapping[Ref, str] | None) -> Outcome:
     """Remove what serves requests and keep the record."""
-    expires_at = this.expiry.expires_at
     teardown = await tear_down(this.server, this.ctx.kube, this.ctx.clock, known)
+    expires_at = this.expiry.expires_at
     why = expired_verdict(this.server, this.expiry).reason  # Expired, or ExpiresAtInPast
     outcome = this.finish("expired", [
         c.false(c.READY, why, f"expired at {rfc3339(expires_at)}" if expires_at else "expired"),
@@ -191,28 +190,30 @@ async def _deploy(this: _Pass, problems: list[InputError]) -> Outcome:
     spec, ns = server.spec, server.namespace
     refs = _children(server)
     found = dict(zip(refs, await asyncio.gather(*(kube.find(ref) for ref in refs)), strict=True))
-    existing = found[refs[0]]
-    taken = conflicts({ref: obj for ref, obj in found.items() if ref != refs[0]}, server.metadata.uid)
+    existing, stored_key = found[refs[0]], found[refs[1]]
+    taken = conflicts({ref: obj for ref, obj in found.items() if ref not in refs[:2]}, server.metadata.uid)
     if taken:
         problems.append(conflict_error(taken))
     _attempt(problems, owned_token, existing, server)  # TokenSecretConflict when its name is taken
+    _attempt(problems, policy.check_spec, server, this.ctx.settings)
     creds = spec.credentials_secret_ref
-    credentials = _attempt(problems, check_credentials, await kube.get(_secret(ns, creds.name)), creds, ns)
+    credentials = _attempt(problems, policy.use_credentials, await kube.get(_secret(ns, creds.name)), server)
     api_tokens: tuple[str, ...] | None = ()
     if spec.require_api_token_auth and spec.api_token_secret_ref is not None:
         ref = spec.api_token_secret_ref
-        api_tokens = _attempt(problems, check_api_tokens, await kube.get(_secret(ns, ref.name)), ref, ns)
+        api_tokens = _attempt(problems, policy.use_api_tokens, await kube.get(_secret(ns, ref.name)), server)
     provided = None
     if spec.token_secret_ref is not None:
         byo = spec.token_secret_ref
-        provided = _attempt(problems, check_provided_token, await kube.get(_secret(ns, byo.name)), byo, ns)
+        provided = _attempt(problems, policy.use_provided_token, await kube.get(_secret(ns, byo.name)), server)
+    signing_key = _attempt(problems, link_key, stored_key, server)  # LinkKeySecretConflict when taken
     had_token = this.previous.get("tokenSecretName") is not None
     decision = None if problems else _attempt(problems, decide_token, server, existing, provided, had_token)
-    if problems or decision is None or credentials is None or api_tokens is None:
+    if problems or decision is None or credentials is None or api_tokens is None or signing_key is None:
         ours = {ref: obj["metadata"]["uid"] for ref, obj in found.items()
                 if obj is not None and controlled_by(obj, server.metadata.uid)}
         return replace(_blocked(this, problems, existing), children=ours)
-    return await _apply(this, decision, credentials, api_tokens, found)
+    return await _apply(this, decision, credentials, signing_key, api_tokens, found)
 
 
 def _blocked(this: _Pass, problems: list[InputError], existing: dict[str, Any] | None) -> Outcome:
@@ -243,8 +244,8 @@ def _token_published(server: Server) -> c.Verdict:
     return c.true(c.TOKEN_READY, "TokenPublished", f"Secret {token_secret_name(server.name)} holds the URL")
 
 
-async def _apply(this: _Pass, decision: TokenDecision, credentials: str, api_tokens: tuple[str, ...],
-                 found: dict[Ref, dict[str, Any] | None]) -> Outcome:
+async def _apply(this: _Pass, decision: TokenDecision, credentials: str, signing_key: str,
+                 api_tokens: tuple[str, ...], found: dict[Ref, dict[str, Any] | None]) -> Outcome:
     """Publish the token first (the Deployment reads its digest), then apply the workload.
 
     Every manifest is built before the first write, so a spec the builders cannot render leaves
@@ -256,8 +257,9 @@ async def _apply(this: _Pass, decision: TokenDecision, credentials: str, api_tok
     server, settings = this.server, this.ctx.settings
     manifests = [
         builders.token_secret(server, settings, decision.token, decision.rotation, api_tokens),
+        builders.link_key_secret(server, signing_key),
         builders.service_account(server),
-        builders.deployment(server, settings, config_hash(credentials, decision.token, api_tokens)),
+        builders.deployment(server, settings, config_hash(credentials, decision.token, signing_key, api_tokens)),
         builders.service(server),
     ]
     applied: list[Applied] = []
@@ -269,7 +271,7 @@ async def _apply(this: _Pass, decision: TokenDecision, credentials: str, api_tok
             applied.append(await this.ctx.kube.apply(manifest))
     except RejectedKubeError as exc:
         return this.finish("rejected", [c.false(c.READY, "ApplyFailed", str(exc))])
-    ready, ready_replicas = rollout_verdict(applied[2].obj, server.spec.replicas)
+    ready, ready_replicas = rollout_verdict(applied[3].obj, server.spec.replicas)
     outcome = this.finish("ready" if ready.status == "True" else "progressing",
                           [ready, _token_published(server)], published=True, readyReplicas=ready_replicas)
     news = []

@@ -24,6 +24,8 @@ from .ownership import controlled_by
 
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9._~-]{32,512}$")
 TOKEN_KEY = "token"
+LINK_KEY_KEY = "key"
+LINK_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{43,}$")  # at least 32 bytes, base64url
 
 
 def sha256_hex(value: str) -> str:
@@ -112,26 +114,36 @@ def check_provided_token(secret: dict[str, Any] | None, ref: TokenSecretRef, nam
     return token
 
 
-def owned_token(secret: dict[str, Any] | None, server: Server) -> str | None:
-    """The token in the server's own token Secret, or None if there is no usable one.
-
-    A Secret of that name that this server does not control is a conflict the operator will not
-    resolve by overwriting: it may belong to someone else.
-    """
+def _owned_value(secret: dict[str, Any] | None, server: Server, key: str, reason: str) -> str | None:
+    """`key` of a Secret this server owns (None if absent or not text); a Secret of that name that
+    this server does not own is a conflict the operator will not resolve by overwriting: it may
+    belong to someone else."""
     if secret is None:
         return None
     if not controlled_by(secret, server.metadata.uid):
         name = secret.get("metadata", {}).get("name", "")
         raise InputError(
-            "TokenSecretConflict",
+            reason,
             f"{_where(server.namespace, name)} exists and is not owned by this CoviuMCPServer; "
             "delete or rename it",
         )
     try:
-        token = _value(secret, TOKEN_KEY)
+        return _value(secret, key)
     except ValueError:
         return None
+
+
+def owned_token(secret: dict[str, Any] | None, server: Server) -> str | None:
+    """The token in the server's own token Secret, or None if there is no usable one."""
+    token = _owned_value(secret, server, TOKEN_KEY, "TokenSecretConflict")
     return token if token is not None and TOKEN_PATTERN.match(token) else None
+
+
+def link_key(secret: dict[str, Any] | None, server: Server) -> str:
+    """The proxy's download-link signing key: the one in the server's own link key Secret, or a
+    new one (256 random bits, base64url) if there is none."""
+    key = _owned_value(secret, server, LINK_KEY_KEY, "LinkKeySecretConflict")
+    return key if key is not None and LINK_KEY_PATTERN.match(key) else secrets.token_urlsafe(32)
 
 
 TokenChange = Literal["kept", "created", "rotated"]
@@ -173,6 +185,6 @@ def decide_token(
     return TokenDecision(mint_token(), requested, "created", "new server")
 
 
-def config_hash(credentials_digest: str, token: str, api_token_digests: tuple[str, ...]) -> str:
+def config_hash(credentials_digest: str, token: str, signing_key: str, api_token_digests: tuple[str, ...]) -> str:
     """Digest of every secret input of the proxy; it changes exactly when the proxy must restart."""
-    return _digest(credentials_digest, sha256_hex(token), *api_token_digests)
+    return _digest(credentials_digest, sha256_hex(token), sha256_hex(signing_key), *api_token_digests)

@@ -5,11 +5,14 @@ at start-up so a bad value stops the process with a message instead of failing l
 from __future__ import annotations
 
 import ipaddress
+import re
 from datetime import timedelta
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from coviu_mcp.config import DEFAULT_API_BASE_URL
 
 from .models import Resources
 
@@ -46,6 +49,16 @@ def _addresses_or_any(value: tuple[str, ...]) -> tuple[str, ...]:
     return value
 
 
+def _https_urls(value: tuple[str, ...]) -> tuple[str, ...]:
+    for item in value:
+        if not re.match(r"^https://[^\s/?#@]+(/[^\s?#]*)?$", item):
+            raise ValueError(f"{item!r} is not an https URL (plain http is allowed only through sandbox_hosts)")
+    return tuple(item.rstrip("/") for item in value)
+
+
+CommaList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_comma_list)]
+
+
 class OperatorSettings(BaseSettings):
     """Defaults for every server plus how the operator itself runs."""
 
@@ -63,13 +76,31 @@ class OperatorSettings(BaseSettings):
     """Proxy container resources (JSON) for servers that do not set spec.resources."""
     expiring_soon_window: Annotated[timedelta, BeforeValidator(_seconds_or_iso)] = timedelta(hours=24)
     """How long before expiresAt ExpiringSoon turns True (seconds or ISO 8601, e.g. PT24H)."""
-    namespaces: Annotated[tuple[str, ...], NoDecode, BeforeValidator(_comma_list)] = ()
+    namespaces: CommaList = ()
     """Comma list of namespaces to watch; empty: the whole cluster."""
-    forwarded_allow_ips: Annotated[
-        tuple[str, ...], NoDecode, BeforeValidator(_comma_list), AfterValidator(_addresses_or_any)
-    ] = ()
+    forwarded_allow_ips: Annotated[CommaList, AfterValidator(_addresses_or_any)] = ()
     """Comma list of the addresses or networks of the ingress in front of the proxies (or *), whose
     X-Forwarded-For names the client: failed-token throttling then counts per real client."""
+    allowed_api_base_urls: Annotated[CommaList, AfterValidator(_https_urls)] = (DEFAULT_API_BASE_URL,)
+    """Comma list of the Coviu API base URLs a server may send its credentials to (https only)."""
+    sandbox_hosts: CommaList = ()
+    """Comma list of hosts of a Coviu sandbox that servers may call over plain http, at any port and
+    path (e.g. coviu-sandbox.coviu-sandbox.svc). Empty: none. Never list a host outside the cluster."""
+    allowed_public_hosts: CommaList = ()
+    """Comma list of hosts spec.publicURL may name (`*.example.com`: any host under it). The proxy
+    builds download links on that URL, so it must be a host the installer controls. Empty: none."""
+    allowed_images: CommaList = ()
+    """Comma list of proxy images spec.image may name, besides `image` (always allowed)."""
+    allowed_pod_labels: CommaList = ()
+    """Comma list of Pod label keys spec.podTemplate.labels may set. Empty: none."""
+    allowed_pod_annotations: CommaList = ()
+    """Comma list of Pod annotation keys spec.podTemplate.annotations may set. Empty: none."""
+    allowed_node_selector_keys: CommaList = ()
+    """Comma list of node label keys spec.podTemplate.nodeSelector may use. Empty: none."""
+    allowed_toleration_keys: CommaList = ()
+    """Comma list of taint keys spec.podTemplate.tolerations may tolerate (never every taint). Empty: none."""
+    allowed_priority_classes: CommaList = ()
+    """Comma list of PriorityClasses spec.podTemplate.priorityClassName may name. Empty: none."""
     resync_interval: float = Field(default=300.0, gt=0)
     """Seconds between drift checks of an unchanged server (changes are handled at once)."""
     cluster_domain: str = Field(default="cluster.local", pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")

@@ -17,7 +17,7 @@ from typing import Any
 
 from .cli import run_operator
 from .metrics import Metrics
-from .names import API_VERSION, KIND
+from .names import API_VERSION, CREDENTIALS_USE, KIND, SECRET_SERVERS_ANNOTATION, SECRET_USE_LABEL
 from .settings import OperatorSettings
 
 CREDENTIALS = "coviu-credentials"
@@ -96,7 +96,14 @@ def secret_body(name: str, namespace: str = "default", **values: str) -> dict[st
     }
 
 
+def shared(secret: dict[str, Any], use: str, servers: str = "*") -> dict[str, Any]:
+    """`secret` shared by its owner for `use` with `servers` (see coviu_operator.policy)."""
+    meta = secret["metadata"]
+    return {**secret, "metadata": {**meta, "labels": {**meta.get("labels", {}), SECRET_USE_LABEL: use},
+                                   "annotations": {**meta.get("annotations", {}), SECRET_SERVERS_ANNOTATION: servers}}}
+
+
 def credentials_secret(namespace: str = "default", name: str = CREDENTIALS, **values: str) -> dict[str, Any]:
-    """The Coviu client credentials a server needs; override or add keys by name."""
-    return secret_body(name, namespace, **{"client_id": "coviu-client-id", "client_secret": "coviu-client-secret",
-                                           **values})
+    """The Coviu client credentials a server needs, shared with every server; override or add keys by name."""
+    return shared(secret_body(name, namespace, **{"client_id": "coviu-client-id",
+                                                  "client_secret": "coviu-client-secret", **values}), CREDENTIALS_USE)

@@ -115,7 +115,7 @@ def operator_kubeconfig(control_plane: ControlPlane) -> str:
 @pytest.fixture(scope="module")
 def operator(control_plane: ControlPlane, crd: None) -> Iterator[OperatorThread]:
     """One cluster-wide operator, in a thread of its own, for every test of a module."""
-    settings = OperatorSettings(expiring_soon_window=timedelta(hours=1))
+    settings = OperatorSettings(expiring_soon_window=timedelta(hours=1), sandbox_hosts=("127.0.0.1",))
     with OperatorThread(settings, kubeconfig=str(control_plane.kubeconfig)) as running:
         yield running
 

@@ -30,7 +30,7 @@ import pytest
 import yaml
 
 from coviu_operator import rbac
-from coviu_operator.names import CRD_NAME, KIND
+from coviu_operator.names import CRD_NAME, KIND, SECRET_SERVERS_ANNOTATION, SECRET_USE_LABEL
 from coviu_operator.settings import OperatorSettings
 from coviu_operator.testing import OperatorThread
 from tests.cluster import ApiError, ControlPlane
@@ -299,7 +299,9 @@ def operator_as(plane: ControlPlane, release: Release, workdir: Path) -> Iterato
         context["context"]["user"] = "operator"
     kubeconfig = workdir / "kubeconfig"
     kubeconfig.write_text(yaml.safe_dump(config))
-    with OperatorThread(OperatorSettings(), namespaces=release.served, kubeconfig=str(kubeconfig)) as running:
+    # As installed with `--set policy.sandboxHosts={coviu-sandbox}`, for the sandbox walk-through.
+    settings = OperatorSettings(sandbox_hosts=("coviu-sandbox",))
+    with OperatorThread(settings, namespaces=release.served, kubeconfig=str(kubeconfig)) as running:
         yield running
 
 
@@ -334,17 +336,23 @@ def test_the_operator_serves_the_notes_and_gitops_with_the_namespaced_service_ac
     server, url_token = overlay["metadata"]["name"], secrets.token_hex(32)
     with caplog.at_level(logging.WARNING), operator_as(control_plane, namespaced_release, tmp_path):
         # The NOTES, step by step.
-        run_notes_command(control_plane, commands["create secret"])
+        for step in ("create secret", "label -n", "annotate -n"):
+            run_notes_command(control_plane, commands[step])
         run_notes_command(control_plane, commands["apply -n"], stdin=manifest)
         run_notes_command(control_plane, commands["wait -n"].replace("kubectl wait", "kubectl wait --timeout=90s"))
         url = base64.b64decode(run_notes_command(control_plane, commands["get secret"])).decode()
         status = control_plane.api("GET", f"/apis/mcp.coviu.dev/v1alpha1/namespaces/{served}/coviumcpservers/triage")
         assert url.startswith(status["status"]["url"]) and len(url) > len(status["status"]["url"]) + 32
         # A GitOps tenant that brings its own URL token.
+        brought = overlay["spec"]["tokenSecretRef"]["name"]
         control_plane.kubectl("create", "secret", "generic", "coviu-credentials", "-n", served,
                               "--from-literal=client_id=id-2", "--from-literal=client_secret=secret-2")
-        control_plane.kubectl("create", "secret", "generic", overlay["spec"]["tokenSecretRef"]["name"], "-n", served,
-                              f"--from-literal=token={url_token}")
+        control_plane.kubectl("create", "secret", "generic", brought, "-n", served, f"--from-literal=token={url_token}")
+        # Shared as examples/gitops/README.md says.
+        control_plane.kubectl("label", "-n", served, "secret/coviu-credentials", SECRET_USE_LABEL + "=credentials")
+        control_plane.kubectl("label", "-n", served, f"secret/{brought}", SECRET_USE_LABEL + "=url-token")
+        control_plane.kubectl("annotate", "-n", served, "secret/coviu-credentials", f"secret/{brought}",
+                              f"{SECRET_SERVERS_ANNOTATION}={server}")
         control_plane.kubectl("apply", "-f", "-", input=yaml.safe_dump(overlay))
         control_plane.kubectl("wait", "-n", served, "--for=condition=Ready", "--timeout=90s", f"cmcp/{server}")
         secret = control_plane.api("GET", f"/api/v1/namespaces/{served}/secrets/{server}-mcp-token")

@@ -44,6 +44,8 @@ async def test_a_client_uses_the_url_the_operator_hands_out(
 
         port, admin_port = free_port(), free_port()
         local = {**env, "HOST": "127.0.0.1", "PORT": str(port), "MCP_ADMIN_PORT": str(admin_port)}
+        readable = {base64.b64decode(value).decode() for value in token_secret.values()}
+        assert local["MCP_LINK_SIGNING_KEY"] and local["MCP_LINK_SIGNING_KEY"] not in readable, "a key of its own"
         with running([console_script("coviu-mcp-server")], port, "/readyz", local, ready_port=admin_port):
             async with Client(streamable_http_client(f"http://127.0.0.1:{port}/mcp/{token}"), mode="legacy") as mcp:
                 names = [tool.name for tool in (await mcp.list_tools()).tools]

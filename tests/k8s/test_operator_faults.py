@@ -172,7 +172,8 @@ def event_counts(seen: dict[str, list[dict[str, Any]]]) -> dict[str, Counter[str
 
 def problems(seen: dict[str, list[dict[str, Any]]], live: set[str], expired: set[str],
              rolled: frozenset[str] = frozenset(), rotated: frozenset[str] = frozenset()) -> list[str]:
-    """Every way the namespace differs from: `live` servers Ready with one of each child and one
+    """Every way the namespace differs from: `live` servers Ready with one of each child (two Secrets:
+    the token and the link key) and one
     ReplicaSet (two for the `rolled` ones, whose pod template was changed once), `expired` servers
     Expired with at most their ServiceAccount left, nothing else owned, no Event announced twice (but
     Ready after a rollout), and no token rotated except for the `rotated` servers (once)."""
@@ -195,7 +196,7 @@ def problems(seen: dict[str, list[dict[str, Any]]], live: set[str], expired: set
     # The ServiceAccount outlives expiry, if it was ever created: a server can expire before its first reconcile.
     accounts = {o["metadata"]["name"] for o in seen["ServiceAccount"]}
     expected["ServiceAccount"] = {f"{n}-mcp" for n in live} | ({f"{n}-mcp" for n in expired} & accounts)
-    expected["Secret"] = {f"{n}-mcp-token" for n in live}
+    expected["Secret"] = {f"{n}-mcp-{s}" for n in live for s in ("token", "link-key")}
     for kind, names in expected.items():
         owned = [o for o in seen[kind] if (o["metadata"].get("labels") or {}).get(MANAGED_BY_LABEL) == MANAGER]
         have = Counter(o["metadata"]["name"] for o in owned)

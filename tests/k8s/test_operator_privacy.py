@@ -22,7 +22,8 @@ from typing import Any
 
 import pytest
 
-from coviu_operator.names import ROTATE_ANNOTATION
+from coviu_operator.names import API_TOKENS_USE, CREDENTIALS_USE, ROTATE_ANNOTATION, URL_TOKEN_USE
+from coviu_operator.testing import shared
 from tests.cluster import ControlPlane
 from tests.cluster.waiting import eventually
 from tests.k8s.operator_support import Cluster, apply, merge_patch, rfc3339, server
@@ -71,13 +72,15 @@ async def test_no_secret_or_patient_data_in_logs_events_status_or_metrics(
     cluster = Cluster(api_client, namespace)
     s = SENTINELS
     apply(control_plane, namespace,
-          secret("coviu-credentials", client_id=s["client id"], client_secret=s["client secret"],
-                 refresh_token=s["refresh token"], patient_note=f"{PATIENT}, born 1931-02-03"),
-          secret("bad-credentials", client_id=s["client id"], client_secret=s["secret with a newline"] + "\n"),
-          secret("api-tokens", alice=s["API token 1"], bob=s["API token 2"]),
-          secret("bad-api-tokens", alice=s["API token 1"], mallory=b"\xff\xfe" + s["non-UTF-8 token"].encode()),
-          secret("brought", token=s["brought token"]),
-          secret("bad-brought", token=s["token with spaces"]))
+          shared(secret("coviu-credentials", client_id=s["client id"], client_secret=s["client secret"],
+                        refresh_token=s["refresh token"], patient_note=f"{PATIENT}, born 1931-02-03"), CREDENTIALS_USE),
+          shared(secret("bad-credentials", client_id=s["client id"], client_secret=s["secret with a newline"] + "\n"),
+                 CREDENTIALS_USE),
+          shared(secret("api-tokens", alice=s["API token 1"], bob=s["API token 2"]), API_TOKENS_USE),
+          shared(secret("bad-api-tokens", alice=s["API token 1"], mallory=b"\xff\xfe" + s["non-UTF-8 token"].encode()),
+                 API_TOKENS_USE),
+          shared(secret("brought", token=s["brought token"]), URL_TOKEN_USE),
+          shared(secret("bad-brought", token=s["token with spaces"]), URL_TOKEN_USE))
     expires = datetime.now(UTC) + timedelta(seconds=12)
     guarded = {"requireApiTokenAuth": True}
     apply(control_plane, namespace,
@@ -99,9 +102,10 @@ async def test_no_secret_or_patient_data_in_logs_events_status_or_metrics(
 
     # A rotation, a changed client secret (every server using it rolls), and the expiry.
     control_plane.kubectl("annotate", "-n", namespace, "cmcp/plain", f"{ROTATE_ANNOTATION}=privacy-test")
-    apply(control_plane, namespace, secret("coviu-credentials", client_id=s["client id"],
-                                           client_secret=s["changed client secret"], refresh_token=s["refresh token"],
-                                           patient_note=f"{PATIENT}, born 1931-02-03"))
+    apply(control_plane, namespace, shared(secret("coviu-credentials", client_id=s["client id"],
+                                                  client_secret=s["changed client secret"],
+                                                  refresh_token=s["refresh token"],
+                                                  patient_note=f"{PATIENT}, born 1931-02-03"), CREDENTIALS_USE))
     await eventually(lambda: _token_changed(api_client, namespace, "plain", minted["plain"]), what="a rotation")
     minted_later = await tokens(api_client, namespace)
     merge_patch(control_plane, namespace, "cmcp/badcreds", {"spec": {"methods": ["read"]}})

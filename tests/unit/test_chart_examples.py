@@ -17,9 +17,9 @@ import jsonschema
 import pytest
 import yaml
 
-from coviu_operator.models import Spec
+from coviu_operator.models import Server, Spec
 from coviu_operator.names import API_VERSION, KIND
-from coviu_operator.secrets import check_api_tokens, check_credentials
+from coviu_operator.policy import use_api_tokens, use_credentials
 from tests.cluster.binaries import binary
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,13 +72,14 @@ def test_servers_match_the_crd_and_the_model_and_their_shipped_secrets(source: P
     for server in servers:
         assert server["apiVersion"] == API_VERSION
         jsonschema.validate(server, version["schema"]["openAPIV3Schema"])
-        spec = Spec.model_validate(server["spec"])
-        # A Secret that ships with its server must be what the operator accepts.
+        parsed = Server.parse({**server, "metadata": {**server["metadata"], "namespace": "default", "uid": "u"}})
+        spec = parsed.spec
+        # A Secret that ships with its server must be what the operator accepts, shared with it.
         if spec.credentials_secret_ref.name in secrets:
-            check_credentials(secrets[spec.credentials_secret_ref.name], spec.credentials_secret_ref, "default")
+            use_credentials(secrets[spec.credentials_secret_ref.name], parsed)
         ref = spec.api_token_secret_ref
         if ref is not None and ref.name in secrets:
-            check_api_tokens(secrets[ref.name], ref, "default")
+            use_api_tokens(secrets[ref.name], parsed)
 
 
 def test_the_eight_hour_recipe_rewrites_the_committed_instant() -> None:

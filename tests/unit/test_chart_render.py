@@ -33,7 +33,8 @@ ALL_FEATURES = CHART / "ci" / "all-features-values.yaml"
 CRD_FILE = ROOT / "crds" / "coviumcpservers.yaml"
 # The oldest release the chart supports (Chart.yaml kubeVersion) and the one we test on.
 KUBE_VERSIONS = ("1.29", "1.35")
-MONITORING_KINDS = {("monitoring.coreos.com/v1", "ServiceMonitor"), ("monitoring.coreos.com/v1", "PrometheusRule")}
+MONITORING_KINDS = {("monitoring.coreos.com/v1", "ServiceMonitor"), ("monitoring.coreos.com/v1", "PodMonitor"),
+                    ("monitoring.coreos.com/v1", "PrometheusRule")}
 RELEASE, NAMESPACE = "cmcp", "platform"
 FULLNAME = f"{RELEASE}-coviu-mcp-operator"
 
@@ -323,21 +324,24 @@ def test_proxy_policies_in_cluster_scope_need_their_namespaces() -> None:
     assert "proxy.namespaces must list" in result.stderr
 
 
-def test_service_monitors_scrape_the_operator_and_the_proxies() -> None:
+def test_monitors_scrape_the_operator_and_the_proxies_admin_port() -> None:
     docs = render(values=(ALL_FEATURES,))
     service = one(docs, "Service")
-    operator_monitor, proxy_monitor = sorted((d for d in docs if d["kind"] == "ServiceMonitor"),
-                                             key=lambda d: d["metadata"]["name"])
+    operator_monitor = one(docs, "ServiceMonitor")
     assert operator_monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
     assert operator_monitor["spec"]["endpoints"][0]["port"] in {p["name"] for p in service["spec"]["ports"]}
     assert operator_monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    # The proxies' /metrics is on the admin port, which their Service does not expose: a PodMonitor.
+    proxy_monitor = one(docs, "PodMonitor")
     assert proxy_monitor["spec"]["selector"]["matchLabels"].items() <= names.child_labels("x").items()
     assert proxy_monitor["spec"]["namespaceSelector"] == {"matchNames": ["clinic-a", "clinic-b"]}
     proxy = Server.parse({**server_body("x"), "metadata": {"name": "x", "namespace": "default", "uid": "u"}})
-    (proxy_port,) = builders.service(proxy)["spec"]["ports"]
-    assert proxy_monitor["spec"]["endpoints"][0]["port"] == proxy_port["name"]
+    container = builders.deployment(proxy, OperatorSettings(), "h")["spec"]["template"]["spec"]["containers"][0]
+    admin = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert proxy_monitor["spec"]["podMetricsEndpoints"][0]["port"] == "admin" and admin["admin"] == names.ADMIN_PORT
+    assert "admin" not in {p["targetPort"] for p in builders.service(proxy)["spec"]["ports"]}
     cluster = render("metrics.serviceMonitor.enabled=true")
-    assert [d for d in cluster if d["kind"] == "ServiceMonitor"][1]["spec"]["namespaceSelector"] == {"any": True}
+    assert one(cluster, "PodMonitor")["spec"]["namespaceSelector"] == {"any": True}
 
 
 def test_alerts_query_series_the_operator_exports() -> None:
@@ -371,3 +375,29 @@ def test_notes_walk_through_a_first_server_with_the_operator_names() -> None:
     assert f"kubectl port-forward -n clinic-a service/{service} 8080:{names.SERVICE_PORT}" in notes
     assert f"create secret generic {manifest['spec']['credentialsSecretRef']['name']} -n clinic-a" in notes
     assert "crds.enabled is false" not in notes
+
+
+def test_the_policy_values_become_the_operators_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """By default only Coviu's API, the operator's image and no Pod override; each list widens it."""
+    for name in list(OperatorSettings.model_fields):
+        monkeypatch.delenv(f"{ENV_PREFIX}{name.upper()}", raising=False)
+    default = env_of(render())
+    assert not {name for name in default if "ALLOWED" in name or "SANDBOX" in name} - {
+        f"{ENV_PREFIX}ALLOWED_API_BASE_URLS"}
+    assert default[f"{ENV_PREFIX}ALLOWED_API_BASE_URLS"] == "https://api.coviu.com/v1"
+    env = env_of(render("policy.sandboxHosts={coviu-sandbox}", "policy.images={registry.example/p:2}",
+                        "policy.publicHosts={*.mcp.example.com}",
+                        "policy.podLabels={team}", "policy.podAnnotations={example.com/cost}",
+                        "policy.nodeSelectorKeys={pool}", "policy.tolerationKeys={dedicated}",
+                        "policy.priorityClasses={mcp}", "policy.apiBaseURLs={https://a.example/v1,https://b.example/v1}"))
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings()
+    assert settings.allowed_api_base_urls == ("https://a.example/v1", "https://b.example/v1")
+    assert (settings.sandbox_hosts, settings.allowed_images) == (("coviu-sandbox",), ("registry.example/p:2",))
+    assert settings.allowed_public_hosts == ("*.mcp.example.com",)
+    assert (settings.allowed_pod_labels, settings.allowed_pod_annotations) == (("team",), ("example.com/cost",))
+    assert (settings.allowed_node_selector_keys, settings.allowed_toleration_keys,
+            settings.allowed_priority_classes) == (("pool",), ("dedicated",), ("mcp",))
+    refused = helm("template", RELEASE, str(CHART), "--set", "policy.apiBaseURLs={http://a.example/v1}", check=False)
+    assert refused.returncode != 0 and "apiBaseURLs" in refused.stderr

@@ -34,6 +34,11 @@ def meta(name: str, **extra: Any) -> dict[str, Any]:
     return {"name": name, "namespace": "clinic", "labels": LABELS, "ownerReferences": [OWNER], **extra}
 
 
+def secret_meta(name: str, **extra: Any) -> dict[str, Any]:
+    """A Secret of the operator's own carries the label its Secret watch selects."""
+    return meta(name, **extra) | {"labels": {**LABELS, "mcp.coviu.dev/secret-use": "operator"}}
+
+
 def secret_ref(name: str, secret: str, key: str, **extra: Any) -> dict[str, Any]:
     return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key, **extra}}}
 
@@ -64,20 +69,23 @@ def test_the_deployment_is_exactly_the_hardened_proxy() -> None:
                         "image": SETTINGS.image,
                         "imagePullPolicy": "IfNotPresent",
                         "command": ["coviu-mcp-server"],
-                        "ports": [{"name": "http", "containerPort": 8080, "protocol": "TCP"}],
+                        "ports": [{"name": "http", "containerPort": 8080, "protocol": "TCP"},
+                                  {"name": "admin", "containerPort": 9090, "protocol": "TCP"}],
                         "env": [
                             {"name": "COVIU_API_BASE_URL", "value": "https://api.coviu.com/v1"},
                             secret_ref("COVIU_CLIENT_ID", "coviu-credentials", "client_id"),
                             secret_ref("COVIU_CLIENT_SECRET", "coviu-credentials", "client_secret"),
                             secret_ref("COVIU_REFRESH_TOKEN", "coviu-credentials", "refresh_token", optional=True),
                             secret_ref("MCP_TOKEN_SHA256", "demo-mcp-token", "token_sha256"),
+                            secret_ref("MCP_LINK_SIGNING_KEY", "demo-mcp-link-key", "key"),
                             {"name": "MCP_REQUIRE_API_TOKEN", "value": "false"},
                             {"name": "MCP_ALLOWED_HOSTS", "value": ",".join(hosts)},
                             {"name": "PORT", "value": "8080"},
+                            {"name": "MCP_ADMIN_PORT", "value": "9090"},
                         ],
                         "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
-                        "readinessProbe": {"httpGet": {"path": "/readyz", "port": "http"}, **probe},
-                        "livenessProbe": {"httpGet": {"path": "/healthz", "port": "http"}, **probe,
+                        "readinessProbe": {"httpGet": {"path": "/readyz", "port": "admin"}, **probe},
+                        "livenessProbe": {"httpGet": {"path": "/healthz", "port": "admin"}, **probe,
                                           "periodSeconds": 10},
                         "securityContext": {"runAsNonRoot": True, "allowPrivilegeEscalation": False,
                                             "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}},
@@ -108,7 +116,7 @@ def decoded(secret: dict[str, Any]) -> dict[str, str]:
 
 def test_the_token_secret_holds_the_token_the_url_and_the_digest() -> None:
     secret = builders.token_secret(server(), SETTINGS, TOKEN, None, ())
-    assert secret["metadata"] == meta("demo-mcp-token")
+    assert secret["metadata"] == secret_meta("demo-mcp-token")
     assert decoded(secret) == {
         "token": TOKEN,
         "url": f"http://demo-mcp.clinic.svc.cluster.local/mcp/{TOKEN}",
@@ -157,9 +165,27 @@ def all_options() -> Server:
                   credentialsSecretRef={"name": "coviu-credentials", "clientIdKey": "id"})
 
 
+# Names fixed for the proxy's admin port and link signing key, which the proxy reads once its side
+# of them is merged; until then it ignores them (its settings ignore unknown variables).
+ADMIN_AND_LINK_KEY = {"MCP_ADMIN_PORT", "MCP_LINK_SIGNING_KEY"}
+
+
 def test_every_variable_set_is_part_of_the_proxy_contract() -> None:
     known = {field.alias for field in ServerSettings.model_fields.values()}
-    assert set(env_of(builders.deployment(all_options(), SETTINGS, HASH))) <= known
+    assert set(env_of(builders.deployment(all_options(), SETTINGS, HASH))) <= known | ADMIN_AND_LINK_KEY
+
+
+def test_the_link_signing_key_has_a_secret_of_its_own_and_probes_use_the_admin_port() -> None:
+    """The token Secret is readable by whoever may read the MCP URL; the signing key must not be."""
+    key = "k" * 43
+    secret = builders.link_key_secret(server(), key)
+    assert secret["metadata"] == secret_meta("demo-mcp-link-key") and decoded(secret) == {"key": key}
+    assert key not in repr(builders.token_secret(server(), SETTINGS, TOKEN, None, ()))
+    container = builders.deployment(server(), SETTINGS, HASH)["spec"]["template"]["spec"]["containers"][0]
+    assert {"admin": 9090, "http": 8080} == {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "admin"}
+    assert builders.service(server())["spec"]["ports"] == [
+        {"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}], "MCP clients never reach admin"
 
 
 def test_the_resolved_environment_is_a_valid_proxy_configuration() -> None:
@@ -167,6 +193,7 @@ def test_the_resolved_environment_is_a_valid_proxy_configuration() -> None:
     secrets = {
         "coviu-credentials": credentials_secret("clinic", id="the-client-id", client_secret="the-secret"),
         "demo-mcp-token": builders.token_secret(all_options(), SETTINGS, TOKEN, None, ("a" * 64,)),
+        "demo-mcp-link-key": builders.link_key_secret(all_options(), "k" * 43),
     }
     proxy = ServerSettings.model_validate(resolve_env(built, secrets))
     assert proxy.client_id == "the-client-id"

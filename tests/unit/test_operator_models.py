@@ -88,3 +88,27 @@ def test_models_are_frozen() -> None:
     parsed = Spec.model_validate(spec())
     with pytest.raises(ValidationError):
         parsed.replicas = 2
+
+
+# Refused at admission by the CRD's CEL rules (tests/k8s/test_operator_policy.py applies them to a
+# real API server) and by the model, so an object stored before the rules existed is reported.
+REFUSED_AT_ADMISSION: list[tuple[dict[str, Any], str]] = [
+    ({"apiBaseURL": "http://collector.attacker.example/v1"}, "apiBaseURL must be https"),
+    ({"apiBaseURL": "http://api.coviu.com/v1"}, "apiBaseURL must be https"),
+    ({"apiBaseURL": "https://api.coviu.com@attacker.example/v1"}, "apiBaseURL"),
+    ({"expiresAt": "9999-12-31T23:59:59-14:00"}, "expiresAt must be between"),
+    ({"expiresAt": "0001-01-01T00:00:00+14:00"}, "expiresAt must be between"),
+    ({"expiresAt": "2200-01-01T00:00:00Z"}, "expiresAt must be between"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "fragment"), REFUSED_AT_ADMISSION)
+def test_credentials_in_clear_and_unbounded_dates_are_refused(overrides: dict[str, Any], fragment: str) -> None:
+    with pytest.raises(ValidationError, match=fragment):
+        Spec.model_validate(spec(**overrides))
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8090/v1", "http://coviu-sandbox/v1",
+                                 "http://coviu-sandbox.sandbox.svc.cluster.local:8080/v1", "https://api.coviu.com/v1"])
+def test_plain_http_is_accepted_only_in_the_cluster(url: str) -> None:
+    assert Spec.model_validate(spec(apiBaseURL=url)).api_base_url == url

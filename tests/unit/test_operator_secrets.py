@@ -15,6 +15,7 @@ from coviu_operator.secrets import (
     check_credentials,
     check_provided_token,
     config_hash,
+    link_key,
     decide_token,
     mint_token,
     owned_token,
@@ -146,7 +147,20 @@ def test_minted_tokens_carry_256_random_bits() -> None:
 
 
 def test_the_config_hash_changes_with_every_secret_input() -> None:
-    base = config_hash("creds", TOKEN, ("a",))
-    assert base == config_hash("creds", TOKEN, ("a",))
-    assert len({base, config_hash("other", TOKEN, ("a",)), config_hash("creds", "B" * 43, ("a",)),
-                config_hash("creds", TOKEN, ("a", "b"))}) == 4
+    key = "K" * 43
+    base = config_hash("creds", TOKEN, key, ("a",))
+    assert base == config_hash("creds", TOKEN, key, ("a",))
+    assert len({base, config_hash("other", TOKEN, key, ("a",)), config_hash("creds", "B" * 43, key, ("a",)),
+                config_hash("creds", TOKEN, "L" * 43, ("a",)), config_hash("creds", TOKEN, key, ("a", "b"))}) == 5
+
+
+def test_the_link_signing_key_is_kept_minted_or_refused() -> None:
+    demo = Server.parse(server_body("demo", "clinic", uid="uid-1"))
+    minted = link_key(None, demo)
+    assert len(minted) == 43 and minted != link_key(None, demo)  # 32 random bytes, base64url
+    owned = secret_body("demo-mcp-link-key", "clinic", key=minted)
+    owned["metadata"]["ownerReferences"] = [{"uid": "uid-1", "controller": True}]
+    assert link_key(owned, demo) == minted
+    with pytest.raises(InputError, match="not owned by this CoviuMCPServer") as caught:
+        link_key(secret_body("demo-mcp-link-key", "clinic", key=minted), demo)
+    assert caught.value.reason == "LinkKeySecretConflict"
