@@ -8,7 +8,7 @@ CACHE := $(CURDIR)/.cache
 K8S_BIN := $(CACHE)/k8s/bin
 NODE_DIR := $(CACHE)/node
 
-.PHONY: help demo test test-fast bench cluster venv k8s-tools kube-clients node-tools lock clean image image-archive chart-lint crd soak chaos
+.PHONY: help demo test test-fast bench cluster venv k8s-tools kube-clients node-tools lock clean image image-archive chart-lint crd admission-policy promtool soak chaos
 
 help:
 	@echo "make demo   - run the triage and compliance workflows through a real MCP client against the sandbox"
@@ -47,7 +47,7 @@ $(NODE_DIR)/.installed: hack/node/package.json hack/node/package-lock.json
 	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-test: venv k8s-tools kube-clients node-tools image
+test: venv k8s-tools kube-clients node-tools image promtool
 	$(PY) -m pytest
 
 # The fast tiers only (no real processes, no cluster): for the edit-test loop.
@@ -93,6 +93,14 @@ chart-lint: venv kube-clients
 crd: venv
 	$(PY) -m coviu_operator.crd > crds/coviumcpservers.yaml
 	cp crds/coviumcpservers.yaml charts/coviu-mcp-operator/files/coviumcpservers.yaml
+
+# Regenerate the chart's ValidatingAdmissionPolicy from the catalog.
+admission-policy: venv
+	$(PY) -m coviu_operator.admission > charts/coviu-mcp-operator/files/admission-policy.yaml
+
+# promtool, built from the Prometheus Go module into .cache/promtool (checks the chart's rules).
+promtool:
+	hack/promtool.sh
 
 # Refresh constraints.txt from a clean resolve of pyproject.toml.
 lock:

@@ -14,6 +14,8 @@ from .errors import EmptySelectionError, UnknownFilterValueError
 from .models import MethodClass, Record
 from .naming import tool_name
 
+ALL = "all"
+
 
 def select(
     records: Sequence[Record],
@@ -21,7 +23,7 @@ def select(
     tags: Iterable[str] | None = None,
 ) -> tuple[Record, ...]:
     unknown: list[str] = []
-    method_set = _checked(methods, _method_vocabulary(records), "methods", unknown)
+    method_set = _checked(methods, method_vocabulary(records), "methods", unknown)
     tag_set = _checked(tags, {tag for record in records for tag in record.tags}, "tags", unknown)
     if unknown:  # every unknown entry at once, so one fix of the manifest is enough
         raise UnknownFilterValueError("; ".join(unknown))
@@ -32,18 +34,42 @@ def select(
         and (tag_set is None or tag_set.intersection(record.tags))
     )
     if not chosen:
-        raise EmptySelectionError(
-            f"no tool matches methods={sorted(method_set) if method_set else 'all'} "
-            f"and tags={sorted(tag_set) if tag_set else 'all'}"
-        )
+        raise EmptySelectionError(empty_selection_message(method_set, tag_set))
     return chosen
 
 
+def unknown_values_message(field: str, unknown: Iterable[str], known: Iterable[str]) -> str:
+    """The error for filter entries the catalog does not know; the admission policy
+    (coviu_operator.admission) builds its CEL message from this function too."""
+    return f"{field}: unknown value(s) {listed(unknown)}; known values are {listed(known)}"
+
+
+def empty_selection_message(methods: Iterable[str] | None, tags: Iterable[str] | None) -> str:
+    """The error for valid filters that leave no tool (None: the filter is absent)."""
+    return f"no tool matches methods={listed_or_all(methods)} and tags={listed_or_all(tags)}"
+
+
+def listed(values: Iterable[str]) -> str:
+    """Sorted values in Python list notation, e.g. ['list', 'read']."""
+    return str(sorted(values))
+
+
+def listed_or_all(values: Iterable[str] | None) -> str:
+    """`listed`, or `all` for an absent filter."""
+    return listed(values) if values else ALL
+
+
 def _method_matches(record: Record, wanted: set[str]) -> bool:
-    return bool({record.method_class.value, record.method, tool_name(record)} & wanted)
+    return bool(method_keys(record) & wanted)
 
 
-def _method_vocabulary(records: Sequence[Record]) -> set[str]:
+def method_keys(record: Record) -> set[str]:
+    """The `methods` entries that select a record: its class, method name and tool name."""
+    return {record.method_class.value, record.method, tool_name(record)}
+
+
+def method_vocabulary(records: Sequence[Record]) -> set[str]:
+    """Everything a `methods` entry may be: method classes, method names and tool names."""
     classes = {member.value for member in MethodClass}
     return classes | {record.method for record in records} | {tool_name(record) for record in records}
 
@@ -55,7 +81,7 @@ def _checked(values: Iterable[str] | None, known: set[str], field: str, problems
     wanted = {value.strip() for value in values if value.strip()}
     if not wanted:
         return None
-    unknown = sorted(wanted - known)
+    unknown = wanted - known
     if unknown:
-        problems.append(f"{field}: unknown value(s) {unknown}; known values are {sorted(known)}")
+        problems.append(unknown_values_message(field, unknown, known))
     return wanted

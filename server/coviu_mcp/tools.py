@@ -19,6 +19,7 @@ from jsonschema import Draft202012Validator
 
 from coviu_catalog import Pagination, Record, tool_name
 
+from .portable import single_typed
 from .validation import ArgumentValidator
 
 # Path values are ids: refusing '/', '.', '..' and other reserved characters keeps every call on
@@ -33,7 +34,10 @@ BINARY_RESULT_SCHEMA: dict[str, Any] = {
     "required": ["content_type", "size", "download_url"],
     "properties": {
         "content_type": {"type": "string", "description": "Media type of the file."},
-        "size": {"type": ["integer", "null"], "description": "Size in bytes, when Coviu tells it."},
+        "size": {
+            "anyOf": [{"type": "integer"}, {"type": "null"}],
+            "description": "Size in bytes, when Coviu tells it.",
+        },
         "download_url": {
             "type": "string",
             "description": "GET this URL to stream the bytes; it accepts Range requests.",
@@ -98,7 +102,7 @@ def input_schema(record: Record) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
     if required:
         schema["required"] = required
-    return copy.deepcopy(schema)
+    return copy.deepcopy(single_typed(schema))
 
 
 def output_schema(record: Record) -> dict[str, Any] | None:
@@ -108,12 +112,12 @@ def output_schema(record: Record) -> dict[str, Any] | None:
     if body is None:
         return None
     if body.get("type") == "array":
-        return {"type": "object", "required": ["items"], "properties": {"items": copy.deepcopy(body)}}
-    schema = copy.deepcopy(body)
+        return {"type": "object", "required": ["items"], "properties": {"items": copy.deepcopy(single_typed(body))}}
+    schema = copy.deepcopy(single_typed(body))
     continuation = continuation_field(record)
     if continuation:
         schema.setdefault("properties", {})[continuation] = {
-            "type": ["integer", "null"],
+            "anyOf": [{"type": "integer"}, {"type": "null"}],
             "description": f"Pass as {_continuation_argument(record)} for the next page; null on the last page.",
         }
     return schema

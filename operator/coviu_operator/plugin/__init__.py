@@ -1,0 +1,1 @@
+"""`kubectl cmcp`: a kubectl plugin for CoviuMCPServers (the `kubectl-cmcp` console script)."""
