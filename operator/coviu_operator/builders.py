@@ -246,7 +246,8 @@ def deployment(server: Server, settings: OperatorSettings, config_hash: str) -> 
         "kind": "Deployment",
         "metadata": _metadata(server, workload_name(server.name)),
         "spec": {
-            "replicas": server.spec.replicas,
+            # Left out when unset: server-side apply then leaves the count to whoever scales it.
+            **({"replicas": server.spec.replicas} if server.spec.replicas is not None else {}),
             "revisionHistoryLimit": 3,
             "selector": {"matchLabels": selector_labels(server.name)},
             # A new token or Secret must never leave the server without a ready Pod.

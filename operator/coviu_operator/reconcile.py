@@ -41,6 +41,7 @@ from .status import (
     condition_notices,
     expired_verdict,
     expiring_soon_verdict,
+    gitops_verdicts,
     rollout_verdict,
     tools_verdict,
 )
@@ -136,7 +137,7 @@ def _single(body: Mapping[str, Any], verdict: c.Verdict, state: State, now: date
     """An Outcome with one verdict, for objects the reconcile could not go through."""
     previous: dict[str, Any] = dict(body.get("status") or {})
     generation = (body.get("metadata") or {}).get("generation")
-    status = build_status(previous, [verdict], generation, now)
+    status = build_status(previous, [verdict, *gitops_verdicts(state, verdict)], generation, now)
     return Outcome(status, state, notices=condition_notices(previous.get("conditions"), status["conditions"]))
 
 
@@ -153,15 +154,18 @@ class _Pass:
     ctx: Context
 
     def finish(self, state: State, verdicts: list[c.Verdict], published: bool = False, **fields: Any) -> Outcome:
-        """The Outcome with `verdicts` plus the expiry and tools verdicts every pass reports."""
+        """The Outcome with `verdicts` (Ready first, when there is one) plus the kstatus, expiry and
+        tools verdicts every pass reports. An expired server has no Ready: see conditions.py."""
         server, expiry, tools = self.server, self.expiry, self.tools
-        every = [*verdicts, tools_verdict(tools, self.tools_problem), expired_verdict(server, expiry),
+        gitops = gitops_verdicts(state, verdicts[0] if verdicts[0].type == c.READY else None)
+        every = [*verdicts, *gitops, tools_verdict(tools, self.tools_problem), expired_verdict(server, expiry),
                  expiring_soon_verdict(expiry)]
         if published:
             fields |= {"url": builders.status_url(server, self.ctx.settings),
                        "tokenSecretName": token_secret_name(server.name)}
         status = build_status(
             self.previous, every, server.metadata.generation, self.ctx.clock.now(),
+            frozenset({c.READY}) if state == "expired" else frozenset(),
             tools=list(tools) if tools is not None else None,
             toolCount=len(tools) if tools is not None else None,
             expiresAt=self.expires_text,
@@ -174,12 +178,7 @@ class _Pass:
 async def _expire(this: _Pass, known: Mapping[Ref, str] | None) -> Outcome:
     """Remove what serves requests and keep the record."""
     teardown = await tear_down(this.server, this.ctx.kube, this.ctx.clock, known)
-    expires_at = this.expiry.expires_at
-    why = expired_verdict(this.server, this.expiry).reason  # Expired, or ExpiresAtInPast
-    outcome = this.finish("expired", [
-        c.false(c.READY, why, f"expired at {rfc3339(expires_at)}" if expires_at else "expired"),
-        c.false(c.TOKEN_READY, "Expired", "the token Secret is removed at expiry"),
-    ])
+    outcome = this.finish("expired", [c.false(c.TOKEN_READY, "Expired", "the token Secret is removed at expiry")])
     return replace(outcome, torn_down=teardown.removed, teardown_delay=teardown.delay)
 
 

@@ -46,6 +46,7 @@ CONTROLLERS = (
     "replicaset-controller",
     "garbage-collector-controller",
     "namespace-controller",
+    "horizontal-pod-autoscaler-controller",  # scales to minReplicas even without a metrics API
 )
 WORKDIR_PREFIX = "coviu-k8s-"
 OWNER_FILE = "owner.pid"

@@ -75,6 +75,7 @@ async def test_url_list_and_extend_on_a_running_server(
     assert rows["shift"][:4] == ["shift", "True", "4", rfc3339(expires)]
     assert re.fullmatch(r"1h5\dm|2h0m", rows["shift"][4]), rows["shift"]
     assert rows["gone"][-3:] == ["expired", "2d0h", "ago"]
+    assert rows["gone"][1] == "Expired"
 
     out = kubectl(control_plane, tmp_path, "cmcp", "extend", "shift", "8h", "-n", namespace).stdout
     extended = expires + timedelta(hours=8)

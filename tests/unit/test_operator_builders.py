@@ -52,7 +52,6 @@ def test_the_deployment_is_exactly_the_hardened_proxy() -> None:
         "kind": "Deployment",
         "metadata": meta("demo-mcp"),
         "spec": {
-            "replicas": 1,
             "revisionHistoryLimit": 3,
             "selector": {"matchLabels": SELECTOR},
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},

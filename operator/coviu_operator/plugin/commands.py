@@ -129,7 +129,8 @@ def listing(kubectl: Kubectl, all_namespaces: bool, now: datetime) -> str:
     rows = [header]
     for item in sorted(items, key=lambda i: (i["metadata"]["namespace"], i["metadata"]["name"])):
         status = item.get("status") or {}
-        ready = next((c["status"] for c in status.get("conditions") or [] if c["type"] == "Ready"), "Unknown")
+        found = {c["type"]: c["status"] for c in status.get("conditions") or []}
+        ready = found.get("Ready", "Expired" if found.get("Expired") == "True" else "Unknown")  # no Ready once expired
         expires = (item.get("spec") or {}).get("expiresAt")
         rows.append(((item["metadata"]["namespace"],) if all_namespaces else ()) + (
             item["metadata"]["name"], ready, str(status.get("toolCount", "-")), expires or "-",
