@@ -186,6 +186,9 @@ class Spec(_Model):
     """Bring your own URL token instead of one minted by the operator."""
     public_url: HttpURL | None = Field(default=None, alias="publicURL")
     """External base URL (e.g. behind an Ingress); the MCP URL is <publicURL>/mcp/<token>."""
+    rotation_overlap_seconds: Annotated[int, Field(ge=0, le=7 * 24 * 3600)] | None = None
+    """After a token rotation, seconds the previous URL token is still accepted (status
+    previousTokenValidUntil says until when); unset or 0: the old URL stops at once."""
     replicas: Annotated[int, Field(ge=1, le=10)] | None = None
     """Number of proxy Pods. Unset: the operator leaves the Deployment's count alone (1 when it is
     created), so a HorizontalPodAutoscaler or `kubectl scale` decides it."""
@@ -258,6 +261,8 @@ class Status(_Model):
     """When the server expires (copied from the spec)."""
     ready_replicas: int | None = None
     """Proxy Pods that are ready with the current configuration."""
+    previous_token_valid_until: datetime | None = None
+    """Until when the URL token before the last rotation is still accepted (spec.rotationOverlapSeconds)."""
 
 
 class Metadata(BaseModel):

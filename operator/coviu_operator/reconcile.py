@@ -32,6 +32,7 @@ from .secrets import (
     decide_token,
     link_key,
     owned_token,
+    previous_token,
 )
 from .settings import OperatorSettings
 from .status import (
@@ -254,11 +255,13 @@ async def _apply(this: _Pass, decision: TokenDecision, credentials: str, signing
     never re-created with its old token: the retry sees the deletion and rotates.
     """
     server, settings = this.server, this.ctx.settings
+    previous = previous_token(server, found[_children(server)[0]], decision, this.ctx.clock.now())
     manifests = [
-        builders.token_secret(server, settings, decision.token, decision.rotation, api_tokens),
+        builders.token_secret(server, settings, decision.token, decision.rotation, api_tokens, previous),
         builders.link_key_secret(server, signing_key),
         builders.service_account(server),
-        builders.deployment(server, settings, config_hash(credentials, decision.token, signing_key, api_tokens)),
+        builders.deployment(server, settings, config_hash(credentials, decision.token, signing_key, api_tokens,
+                                                          previous)),
         builders.service(server),
     ]
     applied: list[Applied] = []
@@ -272,7 +275,8 @@ async def _apply(this: _Pass, decision: TokenDecision, credentials: str, signing
         return this.finish("rejected", [c.false(c.READY, "ApplyFailed", str(exc))])
     ready, ready_replicas = rollout_verdict(applied[3].obj, server.spec.replicas)
     outcome = this.finish("ready" if ready.status == "True" else "progressing",
-                          [ready, _token_published(server)], published=True, readyReplicas=ready_replicas)
+                          [ready, _token_published(server)], published=True, readyReplicas=ready_replicas,
+                          previousTokenValidUntil=rfc3339(previous.until) if previous else None)
     news = []
     if decision.change == "rotated":
         news.append(Notice("Normal", "TokenRotated", f"new URL token ({decision.why})"))

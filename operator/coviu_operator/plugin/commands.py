@@ -15,7 +15,7 @@ from coviu_catalog import CatalogError, load_catalog, select, tool_name
 
 from ..builders import URL_KEY
 from ..models import Spec
-from ..names import KIND, PLURAL, token_secret_name
+from ..names import KIND, PLURAL, ROTATE_ANNOTATION, token_secret_name
 from .kubectl import Kubectl, PluginError
 
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
@@ -119,6 +119,23 @@ def extend(kubectl: Kubectl, name: str, by: timedelta, now: datetime) -> str:
     new = max(current, now) + by
     kubectl.merge_patch(f"{PLURAL}/{name}", {"spec": {"expiresAt": rfc3339(new)}})
     return f"{name} now expires at {rfc3339(new)} (in {countdown(new, now)})\n"
+
+
+def rotate(kubectl: Kubectl, name: str, overlap: timedelta | None, now: datetime) -> str:
+    """Ask for a new URL token; with `overlap`, the old URL keeps working that long after it."""
+    server = kubectl.get(PLURAL, name)
+    spec = server.get("spec") or {}
+    if spec.get("tokenSecretRef"):
+        raise PluginError(f"{name} takes its token from Secret {spec['tokenSecretRef'].get('name')!r} "
+                          "(spec.tokenSecretRef): put the new token there to rotate it")
+    patch: dict[str, Any] = {"metadata": {"annotations": {ROTATE_ANNOTATION: rfc3339(now)}}}
+    if overlap is not None:
+        patch["spec"] = {"rotationOverlapSeconds": int(overlap.total_seconds())}
+    kubectl.merge_patch(f"{PLURAL}/{name}", patch)
+    seconds = int(overlap.total_seconds()) if overlap is not None else spec.get("rotationOverlapSeconds") or 0
+    old = (f"the old URL works for {_short(timedelta(seconds=seconds))} more (status.previousTokenValidUntil)"
+           if seconds else "the old URL stops working once the new token is published")
+    return f"{name}: new URL token requested; {old}. `kubectl cmcp url {name}` prints the new URL.\n"
 
 
 def listing(kubectl: Kubectl, all_namespaces: bool, now: datetime) -> str:
