@@ -3,8 +3,9 @@
 Ready
     True when every proxy Pod runs the current spec, Secrets and token and is ready: the URL
     in the token Secret works. False with the reason that stops it (an unusable Secret,
-    unresolved tools, a rollout in progress, a rejected request). Absent once the server has
-    expired: nothing is meant to serve, and kstatus reads a Ready=False as still in progress.
+    unresolved tools, a child's name taken by an object the server does not control, a rollout
+    in progress, a rejected request, a failed reconcile). Absent once the server has expired:
+    nothing is meant to serve, and kstatus reads a Ready=False as still in progress.
 TokenReady
     True when the token Secret holds the URL token the proxy is (being) configured with.
 ToolsResolved
@@ -12,7 +13,8 @@ ToolsResolved
 Expired
     True from spec.expiresAt on: the Deployment, Service and token Secret are removed.
 ExpiringSoon
-    True within the operator's warning window before spec.expiresAt.
+    True within the operator's warning window before spec.expiresAt (announced by a Warning
+    only for servers that existed before their window began).
 Reconciling, Stalled
     The kstatus pair that Flux and other GitOps tools read. Reconciling is True while the
     proxies roll out to the current spec; Stalled is True while an input or the spec stops the
