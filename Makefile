@@ -8,7 +8,7 @@ CACHE := $(CURDIR)/.cache
 K8S_BIN := $(CACHE)/k8s/bin
 NODE_DIR := $(CACHE)/node
 
-.PHONY: help demo demo-proxy test test-fast bench cluster venv k8s-tools kube-clients node-tools node-packages lock clean image image-archive chart-lint crd admission-policy promtool soak chaos
+.PHONY: help demo demo-proxy test test-fast bench cluster venv k8s-tools kube-clients node-tools node-packages lock clean image image-archive chart-lint crd admission-policy promtool kstatus soak chaos
 
 help:
 	@echo "make demo   - the operator story on a real node: chart, CoviuMCPServer, workflows through its URL, expiry"
@@ -45,6 +45,15 @@ node-packages:
 kube-clients: venv
 	$(PY) hack/kube-clients.py $(CACHE)/bin
 
+# A command printing sigs.k8s.io/cli-utils' kstatus verdicts (what Flux reads), built from
+# hack/kstatus with the same Go caches as k8s-tools.
+KSTATUS := $(CACHE)/kstatus/bin/kstatus
+kstatus: $(KSTATUS)
+
+$(KSTATUS): hack/kstatus/main.go hack/kstatus/go.mod hack/kstatus/go.sum
+	cd hack/kstatus && GOCACHE=$(CACHE)/go/build GOMODCACHE=$(CACHE)/go/mod GOTOOLCHAIN=local GOFLAGS=-mod=mod \
+	  CGO_ENABLED=0 go build -o $@ .
+
 # MCP Inspector CLI, the MCP conformance suite and Node 22, pinned by hack/node/package-lock.json.
 node-tools: $(NODE_DIR)/.installed
 
@@ -54,7 +63,7 @@ $(NODE_DIR)/.installed: hack/node/package.json hack/node/package-lock.json
 	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-test: venv k8s-tools kube-clients node-tools promtool image-archive
+test: venv k8s-tools kube-clients node-tools promtool kstatus image-archive
 	$(PY) -m pytest
 
 # The fast tiers only (no real processes, no cluster): for the edit-test loop.

@@ -26,7 +26,14 @@ from .names import (
     token_secret_name,
     workload_name,
 )
-from .secrets import LINK_KEY_KEY, TOKEN_KEY, sha256_hex
+from .secrets import (
+    LINK_KEY_KEY,
+    PREVIOUS_TOKEN_SHA256_KEY,
+    PREVIOUS_TOKEN_UNTIL_KEY,
+    TOKEN_KEY,
+    PreviousToken,
+    sha256_hex,
+)
 from .settings import OperatorSettings
 
 URL_KEY = "url"
@@ -94,8 +101,10 @@ def token_secret(
     token: str,
     rotation: str | None,
     api_token_digests: tuple[str, ...],
+    previous: PreviousToken | None = None,
 ) -> dict[str, Any]:
-    """The Secret users read the MCP URL from; the proxy reads only the digests in it."""
+    """The Secret users read the MCP URL from; the proxy reads only the digests in it (and, during
+    a rotation's overlap window, the previous token's digest and deadline)."""
     data = {
         TOKEN_KEY: token,
         URL_KEY: status_url(server, settings) + token,
@@ -103,6 +112,8 @@ def token_secret(
     }
     if server.spec.require_api_token_auth:
         data[API_TOKEN_SHA256S_KEY] = ",".join(api_token_digests)
+    if previous is not None:
+        data |= {PREVIOUS_TOKEN_SHA256_KEY: previous.sha256, PREVIOUS_TOKEN_UNTIL_KEY: rfc3339(previous.until)}
     extra = {"annotations": {ROTATION_ANNOTATION: rotation}} if rotation is not None else {}
     return _secret(server, token_secret_name(server.name), data, **extra)
 
@@ -152,6 +163,8 @@ def proxy_env(server: Server, settings: OperatorSettings) -> list[dict[str, Any]
         _secret_env("COVIU_CLIENT_SECRET", creds.name, creds.client_secret_key),
         _secret_env("COVIU_REFRESH_TOKEN", creds.name, creds.refresh_token_key, optional=True),
         _secret_env("MCP_TOKEN_SHA256", own, TOKEN_SHA256_KEY),
+        _secret_env("MCP_PREVIOUS_TOKEN_SHA256", own, PREVIOUS_TOKEN_SHA256_KEY, optional=True),
+        _secret_env("MCP_PREVIOUS_TOKEN_UNTIL", own, PREVIOUS_TOKEN_UNTIL_KEY, optional=True),
         _secret_env("MCP_LINK_SIGNING_KEY", link_key_secret_name(server.name), LINK_KEY_KEY),
         {"name": "MCP_REQUIRE_API_TOKEN", "value": "true" if spec.require_api_token_auth else "false"},
         {"name": "MCP_ALLOWED_HOSTS", "value": ",".join(allowed_hosts(server, settings))},
@@ -250,7 +263,8 @@ def deployment(server: Server, settings: OperatorSettings, config_hash: str) -> 
         "kind": "Deployment",
         "metadata": _metadata(server, workload_name(server.name)),
         "spec": {
-            "replicas": server.spec.replicas,
+            # Left out when unset: server-side apply then leaves the count to whoever scales it.
+            **({"replicas": server.spec.replicas} if server.spec.replicas is not None else {}),
             "revisionHistoryLimit": 3,
             "selector": {"matchLabels": selector_labels(server.name)},
             # A new token or Secret must never leave the server without a ready Pod.

@@ -2,9 +2,10 @@
 
 Ready
     True when every proxy Pod runs the current spec, Secrets and token and is ready: the URL
-    in the token Secret works. False with the reason that stops it (an expired server, an
-    unusable Secret, unresolved tools, a child's name taken by an object the server does not
-    control, a rollout in progress, a rejected request, a failed reconcile).
+    in the token Secret works. False with the reason that stops it (an unusable Secret,
+    unresolved tools, a child's name taken by an object the server does not control, a rollout
+    in progress, a rejected request, a failed reconcile). Absent once the server has expired:
+    nothing is meant to serve, and kstatus reads a Ready=False as still in progress.
 TokenReady
     True when the token Secret holds the URL token the proxy is (being) configured with.
 ToolsResolved
@@ -14,6 +15,12 @@ Expired
 ExpiringSoon
     True within the operator's warning window before spec.expiresAt (announced by a Warning
     only for servers that existed before their window began).
+Reconciling, Stalled
+    The kstatus pair that Flux and other GitOps tools read. Reconciling is True while the
+    proxies roll out to the current spec; Stalled is True while an input or the spec stops the
+    server until someone fixes it (the reason and message are Ready's). Both are False for a
+    Ready server and for an expired one: expiry is the end the spec asked for, so the record
+    is finished and healthy.
 
 `lastTransitionTime` changes only when a condition's status flips, so rewriting an
 unchanged status is a no-op and the controller can skip the write altogether.
@@ -32,7 +39,9 @@ TOKEN_READY = "TokenReady"
 TOOLS_RESOLVED = "ToolsResolved"
 EXPIRED = "Expired"
 EXPIRING_SOON = "ExpiringSoon"
-TYPES = (READY, TOKEN_READY, TOOLS_RESOLVED, EXPIRED, EXPIRING_SOON)
+RECONCILING = "Reconciling"
+STALLED = "Stalled"
+TYPES = (READY, RECONCILING, STALLED, TOKEN_READY, TOOLS_RESOLVED, EXPIRED, EXPIRING_SOON)
 
 ConditionStatus = Literal["True", "False", "Unknown"]
 
@@ -68,13 +77,15 @@ def merge(
     verdicts: list[Verdict],
     generation: int | None,
     now: datetime,
+    dropped: frozenset[str] = frozenset(),
 ) -> list[dict[str, Any]]:
     """New conditions from `verdicts`, keeping each lastTransitionTime whose status held.
 
-    Conditions without a verdict are carried over unchanged; the result is ordered by TYPES.
+    Conditions without a verdict are carried over unchanged unless their type is `dropped`;
+    the result is ordered by TYPES.
     """
     stamp = rfc3339(now.replace(microsecond=0))
-    merged = {c["type"]: c for c in previous or () if c.get("type")}
+    merged = {c["type"]: c for c in previous or () if c.get("type") and c["type"] not in dropped}
     for verdict in verdicts:
         old = merged.get(verdict.type)
         since = old["lastTransitionTime"] if old and old.get("status") == verdict.status else stamp

@@ -186,8 +186,12 @@ class Spec(_Model):
     """Bring your own URL token instead of one minted by the operator."""
     public_url: HttpURL | None = Field(default=None, alias="publicURL")
     """External base URL (e.g. behind an Ingress); the MCP URL is <publicURL>/mcp/<token>."""
-    replicas: Annotated[int, Field(ge=1, le=10)] = 1
-    """Number of proxy Pods."""
+    rotation_overlap_seconds: Annotated[int, Field(ge=0, le=7 * 24 * 3600)] | None = None
+    """After a token rotation, seconds the previous URL token is still accepted (status
+    previousTokenValidUntil says until when); unset or 0: the old URL stops at once."""
+    replicas: Annotated[int, Field(ge=1, le=10)] | None = None
+    """Number of proxy Pods. Unset: the operator leaves the Deployment's count alone (1 when it is
+    created), so a HorizontalPodAutoscaler or `kubectl scale` decides it."""
     resources: Resources | None = None
     """Container resources; default from the operator's configuration."""
     image: Annotated[str, Field(min_length=1, max_length=512, pattern=r"^\S+$")] | None = None
@@ -223,7 +227,7 @@ class Condition(_Model):
     """One aspect of the server's state, in the shape of metav1.Condition."""
 
     type: str
-    """Ready, TokenReady, ToolsResolved, Expired or ExpiringSoon."""
+    """Ready, Reconciling, Stalled, TokenReady, ToolsResolved, Expired or ExpiringSoon."""
     status: Literal["True", "False", "Unknown"]
     """True, False or Unknown."""
     reason: str
@@ -242,7 +246,7 @@ class Status(_Model):
     conditions: Annotated[list[Condition], Field(json_schema_extra={
         "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"],
     })] | None = None
-    """Ready, TokenReady, ToolsResolved, Expired and ExpiringSoon."""
+    """Ready, Reconciling, Stalled, TokenReady, ToolsResolved, Expired and ExpiringSoon."""
     observed_generation: int | None = None
     """The metadata.generation the status describes."""
     url: str | None = None
@@ -257,6 +261,8 @@ class Status(_Model):
     """When the server expires (copied from the spec)."""
     ready_replicas: int | None = None
     """Proxy Pods that are ready with the current configuration."""
+    previous_token_valid_until: datetime | None = None
+    """Until when the URL token before the last rotation is still accepted (spec.rotationOverlapSeconds)."""
 
 
 class Metadata(BaseModel):

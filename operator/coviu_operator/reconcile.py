@@ -32,6 +32,7 @@ from .secrets import (
     decide_token,
     link_key,
     owned_token,
+    previous_token,
 )
 from .settings import OperatorSettings
 from .status import (
@@ -41,6 +42,7 @@ from .status import (
     condition_notices,
     expired_verdict,
     expiring_soon_verdict,
+    gitops_verdicts,
     rollout_verdict,
     tools_verdict,
 )
@@ -136,7 +138,7 @@ def _single(body: Mapping[str, Any], verdict: c.Verdict, state: State, now: date
     """An Outcome with one verdict, for objects the reconcile could not go through."""
     previous: dict[str, Any] = dict(body.get("status") or {})
     generation = (body.get("metadata") or {}).get("generation")
-    status = build_status(previous, [verdict], generation, now)
+    status = build_status(previous, [verdict, *gitops_verdicts(state, verdict)], generation, now)
     return Outcome(status, state, notices=condition_notices(previous.get("conditions"), status["conditions"]))
 
 
@@ -153,15 +155,18 @@ class _Pass:
     ctx: Context
 
     def finish(self, state: State, verdicts: list[c.Verdict], published: bool = False, **fields: Any) -> Outcome:
-        """The Outcome with `verdicts` plus the expiry and tools verdicts every pass reports."""
+        """The Outcome with `verdicts` (Ready first, when there is one) plus the kstatus, expiry and
+        tools verdicts every pass reports. An expired server has no Ready: see conditions.py."""
         server, expiry, tools = self.server, self.expiry, self.tools
-        every = [*verdicts, tools_verdict(tools, self.tools_problem), expired_verdict(server, expiry),
+        gitops = gitops_verdicts(state, verdicts[0] if verdicts[0].type == c.READY else None)
+        every = [*verdicts, *gitops, tools_verdict(tools, self.tools_problem), expired_verdict(server, expiry),
                  expiring_soon_verdict(expiry)]
         if published:
             fields |= {"url": builders.status_url(server, self.ctx.settings),
                        "tokenSecretName": token_secret_name(server.name)}
         status = build_status(
             self.previous, every, server.metadata.generation, self.ctx.clock.now(),
+            frozenset({c.READY}) if state == "expired" else frozenset(),
             tools=list(tools) if tools is not None else None,
             toolCount=len(tools) if tools is not None else None,
             expiresAt=self.expires_text,
@@ -174,12 +179,7 @@ class _Pass:
 async def _expire(this: _Pass, known: Mapping[Ref, str] | None) -> Outcome:
     """Remove what serves requests and keep the record."""
     teardown = await tear_down(this.server, this.ctx.kube, this.ctx.clock, known)
-    expires_at = this.expiry.expires_at
-    why = expired_verdict(this.server, this.expiry).reason  # Expired, or ExpiresAtInPast
-    outcome = this.finish("expired", [
-        c.false(c.READY, why, f"expired at {rfc3339(expires_at)}" if expires_at else "expired"),
-        c.false(c.TOKEN_READY, "Expired", "the token Secret is removed at expiry"),
-    ])
+    outcome = this.finish("expired", [c.false(c.TOKEN_READY, "Expired", "the token Secret is removed at expiry")])
     return replace(outcome, torn_down=teardown.removed, teardown_delay=teardown.delay)
 
 
@@ -255,11 +255,13 @@ async def _apply(this: _Pass, decision: TokenDecision, credentials: str, signing
     never re-created with its old token: the retry sees the deletion and rotates.
     """
     server, settings = this.server, this.ctx.settings
+    previous = previous_token(server, found[_children(server)[0]], decision, this.ctx.clock.now())
     manifests = [
-        builders.token_secret(server, settings, decision.token, decision.rotation, api_tokens),
+        builders.token_secret(server, settings, decision.token, decision.rotation, api_tokens, previous),
         builders.link_key_secret(server, signing_key),
         builders.service_account(server),
-        builders.deployment(server, settings, config_hash(credentials, decision.token, signing_key, api_tokens)),
+        builders.deployment(server, settings, config_hash(credentials, decision.token, signing_key, api_tokens,
+                                                          previous)),
         builders.service(server),
     ]
     applied: list[Applied] = []
@@ -273,7 +275,8 @@ async def _apply(this: _Pass, decision: TokenDecision, credentials: str, signing
         return this.finish("rejected", [c.false(c.READY, "ApplyFailed", str(exc))])
     ready, ready_replicas = rollout_verdict(applied[3].obj, server.spec.replicas)
     outcome = this.finish("ready" if ready.status == "True" else "progressing",
-                          [ready, _token_published(server)], published=True, readyReplicas=ready_replicas)
+                          [ready, _token_published(server)], published=True, readyReplicas=ready_replicas,
+                          previousTokenValidUntil=rfc3339(previous.until) if previous else None)
     news = []
     if decision.change == "rotated":
         news.append(Notice("Normal", "TokenRotated", f"new URL token ({decision.why})"))

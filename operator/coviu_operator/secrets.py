@@ -15,6 +15,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from .errors import InputError
@@ -24,6 +25,8 @@ from .ownership import controlled_by
 
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9._~-]{32,512}$")
 TOKEN_KEY = "token"
+PREVIOUS_TOKEN_SHA256_KEY = "previous_token_sha256"
+PREVIOUS_TOKEN_UNTIL_KEY = "previous_token_until"
 LINK_KEY_KEY = "key"
 LINK_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{43,}$")  # at least 32 bytes, base64url
 
@@ -157,6 +160,15 @@ class TokenDecision:
     rotation: str | None  # the rotate-token value this token answers
     change: TokenChange
     why: str
+    replaced: str | None = None  # the token a rotation replaced, while the server still had it
+
+
+@dataclass(frozen=True)
+class PreviousToken:
+    """The URL token before the last rotation, and the instant from which it is refused."""
+
+    sha256: str
+    until: datetime
 
 
 def decide_token(
@@ -172,12 +184,13 @@ def decide_token(
         if provided == current:
             return TokenDecision(provided, None, "kept", "")
         return TokenDecision(provided, None, "rotated" if current or had_token else "created",
-                             "spec.tokenSecretRef provides a different token")
+                             "spec.tokenSecretRef provides a different token", current)
     requested = server.metadata.annotations.get(ROTATE_ANNOTATION)
     if current is not None:
         if requested is None or requested == recorded:
             return TokenDecision(current, recorded, "kept", "")
-        return TokenDecision(mint_token(), requested, "rotated", f"annotation {ROTATE_ANNOTATION}={requested!r}")
+        return TokenDecision(mint_token(), requested, "rotated", f"annotation {ROTATE_ANNOTATION}={requested!r}",
+                             current)
     if existing is not None:
         return TokenDecision(mint_token(), requested, "rotated", "the token Secret held no valid token")
     if had_token:
@@ -185,6 +198,28 @@ def decide_token(
     return TokenDecision(mint_token(), requested, "created", "new server")
 
 
-def config_hash(credentials_digest: str, token: str, signing_key: str, api_token_digests: tuple[str, ...]) -> str:
+def previous_token(server: Server, existing: dict[str, Any] | None, decision: TokenDecision,
+                   now: datetime) -> PreviousToken | None:
+    """The token to accept besides the current one: on a rotation, the replaced token for
+    spec.rotationOverlapSeconds; while the token is kept, the one the token Secret records, until
+    its deadline. Nothing once the deadline has passed or after a hard cut."""
+    overlap = server.spec.rotation_overlap_seconds
+    if decision.replaced is not None and overlap:
+        return PreviousToken(sha256_hex(decision.replaced), now + timedelta(seconds=overlap))
+    if decision.change != "kept" or existing is None:
+        return None
+    try:
+        digest, until = _value(existing, PREVIOUS_TOKEN_SHA256_KEY), _value(existing, PREVIOUS_TOKEN_UNTIL_KEY)
+        deadline = datetime.fromisoformat(until) if until else None
+    except ValueError:
+        return None
+    if digest is None or deadline is None or deadline.tzinfo is None or deadline <= now:
+        return None
+    return PreviousToken(digest, deadline)
+
+
+def config_hash(credentials_digest: str, token: str, signing_key: str, api_token_digests: tuple[str, ...],
+                previous: PreviousToken | None = None) -> str:
     """Digest of every secret input of the proxy; it changes exactly when the proxy must restart."""
-    return _digest(credentials_digest, sha256_hex(token), sha256_hex(signing_key), *api_token_digests)
+    overlap = (previous.sha256, previous.until.isoformat()) if previous else ()
+    return _digest(credentials_digest, sha256_hex(token), sha256_hex(signing_key), *api_token_digests, *overlap)

@@ -56,9 +56,11 @@ def tools_verdict(tools: tuple[str, ...] | None, problem: InputError | None) -> 
     return c.true(c.TOOLS_RESOLVED, "Resolved", f"{len(tools or ())} tools selected")
 
 
-def rollout_verdict(deployment: dict[str, Any], replicas: int) -> tuple[c.Verdict, int]:
-    """Ready from the Deployment: every replica updated and available, no old Pod left."""
+def rollout_verdict(deployment: dict[str, Any], wanted: int | None) -> tuple[c.Verdict, int]:
+    """Ready from the Deployment: every replica updated and available, no old Pod left. `wanted`
+    is spec.replicas; when unset, the Deployment's own count (an autoscaler's) is the target."""
     meta, status = deployment.get("metadata", {}), deployment.get("status") or {}
+    replicas = wanted if wanted is not None else (deployment.get("spec") or {}).get("replicas", 1)
     current = (status.get("observedGeneration") or 0) >= (meta.get("generation") or 1)
     updated = status.get("updatedReplicas") or 0
     available = status.get("availableReplicas") or 0
@@ -70,16 +72,38 @@ def rollout_verdict(deployment: dict[str, Any], replicas: int) -> tuple[c.Verdic
     return c.false(c.READY, "RollingOut", f"{done}/{replicas} replicas updated and available"), ready
 
 
+# Outcomes that last until someone changes the spec or an input: kstatus's Stalled.
+STALLED_STATES = frozenset({"blocked", "rejected", "invalid", "failed"})
+
+
+def gitops_verdicts(state: str, ready: c.Verdict | None) -> list[c.Verdict]:
+    """Reconciling and Stalled with kstatus semantics, from the outcome's state and its Ready.
+
+    A rollout is Reconciling; a server stopped by its inputs is Stalled, with Ready's reason and
+    message; a Ready server and an expired one (the end its spec asked for) are neither.
+    """
+    if ready is not None and state == "progressing":
+        return [c.true(c.RECONCILING, ready.reason, ready.message),
+                c.false(c.STALLED, "Progressing", "the rollout is progressing")]
+    if ready is not None and state in STALLED_STATES:
+        return [c.false(c.RECONCILING, "Stalled", "waiting for the spec or an input to be fixed"),
+                c.true(c.STALLED, ready.reason, ready.message)]
+    done = "Expired" if state == "expired" else "Ready"
+    return [c.false(c.RECONCILING, done, "nothing left to do"), c.false(c.STALLED, done, "nothing is blocked")]
+
+
 def build_status(
     previous: dict[str, Any],
     verdicts: list[c.Verdict],
     generation: int | None,
     now: datetime,
+    dropped: frozenset[str] = frozenset(),
     **fields: Any,
 ) -> dict[str, Any]:
-    """The full new status; fields that are None are left out (and so removed by the patch)."""
+    """The full new status; fields that are None are left out (and so removed by the patch), and
+    so are the conditions of the `dropped` types."""
     status = {
-        "conditions": c.merge(previous.get("conditions"), verdicts, generation, now),
+        "conditions": c.merge(previous.get("conditions"), verdicts, generation, now, dropped),
         "observedGeneration": generation,
         **fields,
     }

@@ -96,6 +96,13 @@ class ServerSettings(BaseSettings):
     token_sha256: Sha256Hex = Field(
         alias="MCP_TOKEN_SHA256", description="SHA-256 (hex) of the secret token in the MCP URL /mcp/<token>."
     )
+    previous_token_sha256: Sha256Hex | None = Field(
+        None, alias="MCP_PREVIOUS_TOKEN_SHA256",
+        description="SHA-256 (hex) of the URL token before a rotation, accepted until MCP_PREVIOUS_TOKEN_UNTIL.",
+    )
+    previous_token_until: Annotated[datetime, AfterValidator(_aware)] | None = Field(
+        None, alias="MCP_PREVIOUS_TOKEN_UNTIL", description="RFC 3339 instant from which the previous URL token is refused."
+    )
     methods: CommaList = Field(
         (), alias="MCP_METHODS", description="Comma list of read, write, custom, method names or tool names; empty: all."
     )
@@ -174,6 +181,8 @@ class ServerSettings(BaseSettings):
     def _api_tokens_given(self) -> ServerSettings:
         if self.require_api_token and not self.api_token_sha256s:
             raise ValueError("MCP_REQUIRE_API_TOKEN is true but MCP_API_TOKEN_SHA256S is empty")
+        if (self.previous_token_sha256 is None) != (self.previous_token_until is None):
+            raise ValueError("MCP_PREVIOUS_TOKEN_SHA256 and MCP_PREVIOUS_TOKEN_UNTIL go together: set both or neither")
         if self.admin_port == self.port:
             raise ValueError(f"MCP_ADMIN_PORT must differ from PORT ({self.port}): the admin port is not for MCP clients")
         return self

@@ -43,6 +43,8 @@ def not_found() -> Response:
 class Guard:
     def __init__(self, settings: ServerSettings, metrics: ProxyMetrics, clock: Callable[[], float] = time.time) -> None:
         self._token_sha256 = settings.token_sha256
+        self._previous_sha256 = settings.previous_token_sha256 or ""
+        self._previous_until = settings.previous_token_until.timestamp() if settings.previous_token_until else 0.0
         self._api_token_sha256s = settings.api_token_sha256s if settings.require_api_token else None
         self._expires_at = settings.expires_at.timestamp() if settings.expires_at else None
         self._expires_text = settings.expires_at.isoformat() if settings.expires_at else ""
@@ -120,8 +122,12 @@ class Guard:
         )
 
     def _token_matches(self, token: str) -> bool:
+        """The current token, or the one before a rotation until its deadline. Both digests are
+        always compared, so the answer takes the same time either way."""
         digest = hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
-        return hmac.compare_digest(digest, self._token_sha256)
+        current = hmac.compare_digest(digest, self._token_sha256)
+        previous = hmac.compare_digest(digest, self._previous_sha256) and self._clock() < self._previous_until
+        return current or previous
 
     def _api_token_valid(self, headers: Headers) -> bool:
         values = headers.getlist("authorization")

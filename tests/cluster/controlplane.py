@@ -56,6 +56,7 @@ CONTROLLERS = (
     "replicaset-controller",
     "garbage-collector-controller",
     "namespace-controller",
+    "horizontal-pod-autoscaler-controller",  # scales to minReplicas even without a metrics API
 )
 # What Pods of a real node need besides: Service endpoints for kube-proxy, the `default`
 # ServiceAccount of each namespace, and the CA bundle their token volumes mount.

@@ -18,7 +18,7 @@ from coviu_operator.testing import OperatorThread
 from tests.cluster import ControlPlane
 from tests.cluster.binaries import binary
 from tests.cluster.waiting import eventually
-from tests.k8s.operator_support import EXAMPLE, Cluster, apply, creds, rfc3339, server
+from tests.k8s.operator_support import EXAMPLE, Cluster, apply, changed, creds, rfc3339, server
 
 PLUGIN = Path(console_script("kubectl-cmcp"))
 
@@ -75,6 +75,7 @@ async def test_url_list_and_extend_on_a_running_server(
     assert rows["shift"][:4] == ["shift", "True", "4", rfc3339(expires)]
     assert re.fullmatch(r"1h5\dm|2h0m", rows["shift"][4]), rows["shift"]
     assert rows["gone"][-3:] == ["expired", "2d0h", "ago"]
+    assert rows["gone"][1] == "Expired"
 
     out = kubectl(control_plane, tmp_path, "cmcp", "extend", "shift", "8h", "-n", namespace).stdout
     extended = expires + timedelta(hours=8)
@@ -87,6 +88,14 @@ async def test_url_list_and_extend_on_a_running_server(
 
     everywhere = kubectl(control_plane, tmp_path, "cmcp", "list", "-A").stdout
     assert re.search(rf"^{namespace}\s+shift\s+True\s+4\s+{rfc3339(extended)}\s+9h5\dm$", everywhere, re.MULTILINE)
+
+    old_token = await cluster.token("shift")
+    out = kubectl(control_plane, tmp_path, "cmcp", "rotate", "shift", "--overlap", "10m", "-n", namespace).stdout
+    assert out.startswith("shift: new URL token requested; the old URL works for 10m more")
+    rotated = await cluster.must("CoviuMCPServer", "shift")
+    assert rotated["spec"]["rotationOverlapSeconds"] == 600
+    assert "mcp.coviu.dev/rotate-token" in rotated["metadata"]["annotations"]
+    await eventually(lambda: changed(cluster.token("shift"), old_token), what="shift's new token")
 
 
 @pytest.mark.parametrize(("args", "message"), [

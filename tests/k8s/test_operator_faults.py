@@ -401,7 +401,7 @@ async def test_writes_by_another_client_are_undone_and_the_last_spec_wins(
     control_plane: ControlPlane, namespace: str, api_client: client.ApiClient, operator_process: OperatorProcess,
 ) -> None:
     cluster = Cluster(api_client, namespace)
-    apply(control_plane, namespace, creds(namespace), server(namespace, "owned", methods=["read"]))
+    apply(control_plane, namespace, creds(namespace), server(namespace, "owned", methods=["read"], replicas=1))
     await eventually(lambda: cluster.ready("owned"), what="owned to be Ready")
     token = (await tokens(api_client, namespace))["owned"]
     original = {kind: _owned_fields(await cluster.must(kind, name)) for kind, name in CHILDREN}

@@ -58,8 +58,9 @@ async def test_the_status_says_what_is_so_and_warns_only_when_due(
         warning = await cluster.condition("short", "ExpiringSoon")
         assert (warning["status"], warning["reason"]) == ("True", "CreatedWithinWarningWindow")
 
-        late = await eventually(lambda: _with(cluster, "late", "Ready", status="False"), what="late's Ready")
-        assert late["reason"] == "ExpiresAtInPast", "the Ready reason docs/operator.md states"
+        late = await eventually(lambda: _with(cluster, "late", "Expired", status="True"), what="late's Expired")
+        assert late["reason"] == "ExpiresAtInPast", "the reason docs/operator.md states"
+        assert await cluster.condition("late", "Ready") == {}, "no Ready once expired (kstatus reads it)"
     assert ("Warning", "ExpiringSoon") not in reasons(control_plane, namespace, "short"), "created short-lived"
 
 

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from coviu_mcp.config import load_settings
+from coviu_mcp.config import ConfigError, load_settings
 from coviu_mcp.guard import Guard
 from coviu_mcp.metrics import ProxyMetrics
 
@@ -58,6 +58,20 @@ def test_public_url_and_extra_hosts_are_accepted() -> None:
     assert refusal(g, scope(headers={"host": "mcp.clinic.example", "origin": "https://mcp.clinic.example"})) is None
     assert refusal(g, scope(headers={"host": "svc.ns.svc:8080"})) is None
     assert refusal(g, scope(headers={"host": "other.ns.svc:8080"})) == 421
+
+
+def test_the_previous_token_is_accepted_until_its_deadline_exactly() -> None:
+    deadline = EXPIRES.timestamp()
+    env = {"MCP_PREVIOUS_TOKEN_SHA256": sha("old-url-token"), "MCP_PREVIOUS_TOKEN_UNTIL": EXPIRES.isoformat()}
+    assert refusal(guard(deadline - 0.001, **env), scope("old-url-token")) is None
+    assert refusal(guard(deadline, **env), scope("old-url-token")) == 404
+    assert refusal(guard(deadline + 1, **env), scope()) is None, "the current token is not affected"
+    assert refusal(guard(0.0, **env), scope("")) == 404
+
+
+def test_a_previous_token_without_a_deadline_stops_the_start() -> None:
+    with pytest.raises(ConfigError, match="MCP_PREVIOUS_TOKEN_SHA256 and MCP_PREVIOUS_TOKEN_UNTIL go together"):
+        guard(MCP_PREVIOUS_TOKEN_SHA256=sha("old-url-token"))
 
 
 def test_expiry_is_exact_to_the_millisecond() -> None:

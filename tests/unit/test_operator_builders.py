@@ -52,7 +52,6 @@ def test_the_deployment_is_exactly_the_hardened_proxy() -> None:
         "kind": "Deployment",
         "metadata": meta("demo-mcp"),
         "spec": {
-            "replicas": 1,
             "revisionHistoryLimit": 3,
             "selector": {"matchLabels": SELECTOR},
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
@@ -77,6 +76,10 @@ def test_the_deployment_is_exactly_the_hardened_proxy() -> None:
                             secret_ref("COVIU_CLIENT_SECRET", "coviu-credentials", "client_secret"),
                             secret_ref("COVIU_REFRESH_TOKEN", "coviu-credentials", "refresh_token", optional=True),
                             secret_ref("MCP_TOKEN_SHA256", "demo-mcp-token", "token_sha256"),
+                            secret_ref("MCP_PREVIOUS_TOKEN_SHA256", "demo-mcp-token", "previous_token_sha256",
+                                       optional=True),
+                            secret_ref("MCP_PREVIOUS_TOKEN_UNTIL", "demo-mcp-token", "previous_token_until",
+                                       optional=True),
                             secret_ref("MCP_LINK_SIGNING_KEY", "demo-mcp-link-key", "key"),
                             {"name": "MCP_REQUIRE_API_TOKEN", "value": "false"},
                             {"name": "MCP_ALLOWED_HOSTS", "value": ",".join(hosts)},

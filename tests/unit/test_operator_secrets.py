@@ -4,6 +4,7 @@ decision about which URL token a server publishes."""
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from coviu_operator.secrets import (
     decide_token,
     mint_token,
     owned_token,
+    previous_token,
     sha256_hex,
 )
 from coviu_operator.testing import credentials_secret, secret_body, server_body
@@ -138,6 +140,27 @@ def test_a_provided_token_replaces_the_published_one() -> None:
     changed = decide_token(server(), owned(), "B" * 43, True)
     assert (changed.token, changed.change, changed.rotation) == ("B" * 43, "rotated", None)
     assert decide_token(server(), None, TOKEN, False).change == "created"
+
+
+def test_a_rotation_with_an_overlap_keeps_the_old_token_until_its_deadline() -> None:
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    overlapping = Server.parse(server_body("demo", "clinic", {"rotationOverlapSeconds": 600}, uid="uid-1",
+                                           annotations={"mcp.coviu.dev/rotate-token": "2"}))
+    rotated = decide_token(overlapping, owned(rotation="1"), None, True)
+    previous = previous_token(overlapping, owned(rotation="1"), rotated, now)
+    assert previous is not None and (previous.sha256, previous.until) == (sha256_hex(TOKEN), now + timedelta(minutes=10))
+
+    recorded = secret_body("demo-mcp-token", "clinic", token=rotated.token, previous_token_sha256=previous.sha256,
+                           previous_token_until="2030-01-01T00:10:00Z")
+    recorded["metadata"] |= {"ownerReferences": owned()["metadata"]["ownerReferences"],
+                             "annotations": {"mcp.coviu.dev/rotation": "2"}}
+    kept = decide_token(overlapping, recorded, None, True)
+    assert previous_token(overlapping, recorded, kept, now + timedelta(minutes=9)) == previous, "kept across passes"
+    assert previous_token(overlapping, recorded, kept, now + timedelta(minutes=10)) is None, "gone at the deadline"
+    assert previous_token(server(**{"mcp.coviu.dev/rotate-token": "2"}), owned(rotation="1"), rotated, now) is None, \
+        "no overlap asked: a hard cut"
+    provided = decide_token(overlapping, owned(), "B" * 43, True)
+    assert previous_token(overlapping, owned(), provided, now) == previous, "a new tokenSecretRef value too"
 
 
 def test_minted_tokens_carry_256_random_bits() -> None:

@@ -16,6 +16,7 @@ from coviu_operator.status import (
     condition_notices,
     expired_verdict,
     expiring_soon_verdict,
+    gitops_verdicts,
     rollout_verdict,
     status_patch,
 )
@@ -104,8 +105,34 @@ def test_merging_orders_by_type_and_carries_untouched_conditions() -> None:
 ])
 def test_ready_means_every_replica_runs_the_current_template(status: dict[str, int], ready: str, reason: str) -> None:
     deployment = {"metadata": {"generation": 2}, "status": {**status, "readyReplicas": 2}}
-    verdict, ready_replicas = rollout_verdict(deployment, replicas=2)
+    verdict, ready_replicas = rollout_verdict(deployment, wanted=2)
     assert (verdict.status, verdict.reason, ready_replicas) == (ready, reason, 2)
+
+
+def test_without_spec_replicas_the_deployments_own_count_is_the_target() -> None:
+    status = {"observedGeneration": 2, "replicas": 3, "updatedReplicas": 3, "availableReplicas": 3, "readyReplicas": 3}
+    scaled = {"metadata": {"generation": 2}, "spec": {"replicas": 3}, "status": status}
+    assert rollout_verdict(scaled, None)[0].status == "True"
+    assert rollout_verdict({**scaled, "spec": {"replicas": 4}}, None)[0].reason == "RollingOut"
+
+
+@pytest.mark.parametrize(("state", "reconciling", "stalled"), [
+    ("progressing", "True", "False"), ("ready", "False", "False"), ("expired", "False", "False"),
+    ("blocked", "False", "True"), ("rejected", "False", "True"), ("invalid", "False", "True"),
+    ("failed", "False", "True"),
+])
+def test_reconciling_and_stalled_follow_the_outcome(state: str, reconciling: str, stalled: str) -> None:
+    ready = c.false(c.READY, "CredentialsSecretNotFound", "Secret clinic/x not found")
+    got = {v.type: v for v in gitops_verdicts(state, None if state == "expired" else ready)}
+    assert (got[c.RECONCILING].status, got[c.STALLED].status) == (reconciling, stalled)
+    if stalled == "True":
+        assert (got[c.STALLED].reason, got[c.STALLED].message) == (ready.reason, ready.message), "Ready's words"
+
+
+def test_dropped_conditions_leave_the_status() -> None:
+    previous = build_status({}, [c.false(c.READY, "RollingOut", "0/1")], 1, T0)
+    current = build_status(previous, [c.true(c.EXPIRED, "Expired", "gone")], 1, T0, frozenset({c.READY}))
+    assert [cond["type"] for cond in current["conditions"]] == ["Expired"]
 
 
 def test_status_fields_that_are_none_are_dropped_and_patched_away() -> None:

@@ -3,6 +3,7 @@
     kubectl cmcp tools -f server.yaml     the tools a manifest would get, before applying it
     kubectl cmcp url NAME                 the MCP URL, from the server's token Secret
     kubectl cmcp extend NAME 8h           move spec.expiresAt later
+    kubectl cmcp rotate NAME [--overlap 15m]  a new URL token; the old one works for the overlap
     kubectl cmcp list [-A]                servers with the time left until they expire
 
 kubectl does not pass its own flags to plugins: the plugin reads KUBECONFIG like kubectl
@@ -36,6 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     extend = sub.add_parser("extend", parents=[connection], help="move a server's expiresAt later")
     extend.add_argument("name")
     extend.add_argument("duration", help="e.g. 8h, 90m, 1d12h")
+    rotate = sub.add_parser("rotate", parents=[connection], help="give a server a new URL token")
+    rotate.add_argument("name")
+    rotate.add_argument("--overlap", help="how long the old URL keeps working, e.g. 15m (spec.rotationOverlapSeconds)")
     listing = sub.add_parser("list", parents=[connection], help="list servers with expiry countdowns")
     listing.add_argument("-A", "--all-namespaces", action="store_true", help="list servers in every namespace")
     return parser
@@ -62,6 +66,9 @@ def run(argv: Sequence[str]) -> int:
         sys.stdout.write(commands.url(kubectl, args.name))
     elif args.command == "extend":
         sys.stdout.write(commands.extend(kubectl, args.name, commands.parse_duration(args.duration), now))
+    elif args.command == "rotate":
+        overlap = commands.parse_duration(args.overlap) if args.overlap else None
+        sys.stdout.write(commands.rotate(kubectl, args.name, overlap, now))
     else:
         sys.stdout.write(commands.listing(kubectl, args.all_namespaces, now))
     return 0

@@ -15,7 +15,7 @@ from coviu_catalog import CatalogError, load_catalog, select, tool_name
 
 from ..builders import URL_KEY
 from ..models import Spec
-from ..names import KIND, PLURAL, token_secret_name
+from ..names import KIND, PLURAL, ROTATE_ANNOTATION, token_secret_name
 from .kubectl import Kubectl, PluginError
 
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
@@ -121,6 +121,23 @@ def extend(kubectl: Kubectl, name: str, by: timedelta, now: datetime) -> str:
     return f"{name} now expires at {rfc3339(new)} (in {countdown(new, now)})\n"
 
 
+def rotate(kubectl: Kubectl, name: str, overlap: timedelta | None, now: datetime) -> str:
+    """Ask for a new URL token; with `overlap`, the old URL keeps working that long after it."""
+    server = kubectl.get(PLURAL, name)
+    spec = server.get("spec") or {}
+    if spec.get("tokenSecretRef"):
+        raise PluginError(f"{name} takes its token from Secret {spec['tokenSecretRef'].get('name')!r} "
+                          "(spec.tokenSecretRef): put the new token there to rotate it")
+    patch: dict[str, Any] = {"metadata": {"annotations": {ROTATE_ANNOTATION: rfc3339(now)}}}
+    if overlap is not None:
+        patch["spec"] = {"rotationOverlapSeconds": int(overlap.total_seconds())}
+    kubectl.merge_patch(f"{PLURAL}/{name}", patch)
+    seconds = int(overlap.total_seconds()) if overlap is not None else spec.get("rotationOverlapSeconds") or 0
+    old = (f"the old URL works for {_short(timedelta(seconds=seconds))} more (status.previousTokenValidUntil)"
+           if seconds else "the old URL stops working once the new token is published")
+    return f"{name}: new URL token requested; {old}. `kubectl cmcp url {name}` prints the new URL.\n"
+
+
 def listing(kubectl: Kubectl, all_namespaces: bool, now: datetime) -> str:
     items = kubectl.get(PLURAL, *(["--all-namespaces"] if all_namespaces else []))["items"]
     if not items:
@@ -129,7 +146,8 @@ def listing(kubectl: Kubectl, all_namespaces: bool, now: datetime) -> str:
     rows = [header]
     for item in sorted(items, key=lambda i: (i["metadata"]["namespace"], i["metadata"]["name"])):
         status = item.get("status") or {}
-        ready = next((c["status"] for c in status.get("conditions") or [] if c["type"] == "Ready"), "Unknown")
+        found = {c["type"]: c["status"] for c in status.get("conditions") or []}
+        ready = found.get("Ready", "Expired" if found.get("Expired") == "True" else "Unknown")  # no Ready once expired
         expires = (item.get("spec") or {}).get("expiresAt")
         rows.append(((item["metadata"]["namespace"],) if all_namespaces else ()) + (
             item["metadata"]["name"], ready, str(status.get("toolCount", "-")), expires or "-",
