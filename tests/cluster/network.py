@@ -20,6 +20,7 @@ import os
 import shlex
 import shutil
 import subprocess
+import time
 from pathlib import Path
 from typing import IO
 
@@ -32,6 +33,7 @@ CHAIN = "COVIU-NODE"  # our FORWARD filter
 CHAIN_PREFIXES = ("KUBE-", CHAIN)
 TABLES = ("filter", "nat", "mangle")
 LOCK = Path("/run/coviu-real-node.lock")
+LOCK_WAIT = 900.0  # another checkout's test run on the same machine usually ends within this
 FORWARDING = Path("/proc/sys/net/ipv4/ip_forward")
 BRIDGE_NF = Path("/proc/sys/net/bridge/bridge-nf-call-iptables")
 
@@ -61,17 +63,24 @@ def require_host() -> None:
                              "(`modprobe br_netfilter`), which Services between Pods of one bridge need")
 
 
-def acquire_lock() -> IO[str]:
-    """Hold the machine-wide lock of the real node for as long as the returned file is open."""
+def acquire_lock(wait: float = LOCK_WAIT) -> IO[str]:
+    """Hold the machine-wide lock of the real node for as long as the returned file is open,
+    waiting up to `wait` seconds for another checkout's real node to stop."""
     handle = LOCK.open("a+")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.seek(0)
-        owner = handle.read().strip() or "unknown"
-        handle.close()
-        raise NodeSetupError(f"another real node is running on this machine (pid {owner}); "
-                             "stop it first (bridge and iptables chains are machine-wide)") from None
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() < deadline:
+                time.sleep(1.0)
+                continue
+            handle.seek(0)
+            owner = handle.read().strip() or "unknown"
+            handle.close()
+            raise NodeSetupError(f"another real node is still running on this machine after {wait:.0f} s "
+                                 f"(pid {owner}); stop it first (bridge and iptables chains are machine-wide)") from None
     handle.truncate(0)
     handle.write(str(os.getpid()))
     handle.flush()
