@@ -124,6 +124,7 @@ def build_crd() -> dict[str, Any]:
                     _column("Ready", "string", _condition("Ready", "status"), "Whether the MCP URL works"),
                     _column("Tools", "integer", ".status.toolCount", "Number of tools exposed"),
                     _column("Expires", "string", ".status.expiresAt", "When the server is torn down"),
+                    _column("Expired", "string", _condition("Expired", "status"), "Whether it has been torn down"),
                     _column("Age", "date", ".metadata.creationTimestamp", "Time since creation"),
                     _column("Reason", "string", _condition("Ready", "reason"), "Why it is (not) ready", 1),
                     _column("URL", "string", ".status.url", "MCP URL without the token", 1),

@@ -31,7 +31,7 @@ def test_identity_status_subresource_and_columns() -> None:
     assert crd["spec"]["names"]["shortNames"] == ["cmcp"]
     assert VERSION["name"] == "v1alpha1" and VERSION["subresources"] == {"status": {}}
     default_columns = [col["name"] for col in VERSION["additionalPrinterColumns"] if "priority" not in col]
-    assert default_columns == ["Ready", "Tools", "Expires", "Age"]
+    assert default_columns == ["Ready", "Tools", "Expires", "Expired", "Age"]
 
 
 def walk(node: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
