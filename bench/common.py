@@ -29,7 +29,7 @@ from typing import Any
 
 import httpx
 
-from coviu_mcp.launch import Running, console_script, free_port, mint_token, running
+from coviu_mcp.launch import Running, console_script, free_port, free_ports, mint_token, running
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -306,7 +306,7 @@ def proxy(
     (cold-start timing), with the port that answers /readyz: the target's in mode "single", the
     shared port otherwise (bench/proxy_asgi.py serves the admin routes there too).
     """
-    port, admin_port = free_port(), free_port()
+    port, admin_port = free_ports(2)
     token, digest = mint_token()
     environment = proxy_env(box, port, digest, **target.launch_env(admin_port), **env)
     ready_port = target.ready_port(port, admin_port) if mode == "single" else port

@@ -19,7 +19,7 @@ import httpx
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from .launch import console_script, free_port, mint_token, running
+from .launch import console_script, free_ports, mint_token, running
 
 CLIENT_ID, CLIENT_SECRET = "sandbox-client", "sandbox-secret"
 
@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(run(args.server_url, args.sandbox_url.rstrip("/")))
         print("\nDone: both workflows ran through MCP tool calls.")
         return 0
-    sandbox_port, server_port, admin_port = free_port(), free_port(), free_port()
+    sandbox_port, server_port, admin_port = free_ports(3)
     token, digest = mint_token()
     sandbox_args = [console_script("coviu-sandbox"), "--host", "127.0.0.1", "--port", str(sandbox_port)]
     with running(sandbox_args, sandbox_port, "/_sandbox/seed") as sandbox:

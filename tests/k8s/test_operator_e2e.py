@@ -9,7 +9,7 @@ from kubernetes_asyncio import client
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from coviu_mcp.launch import console_script, free_port, running
+from coviu_mcp.launch import console_script, free_ports, running
 from coviu_operator.names import KIND
 from coviu_operator.podenv import resolve_env
 from coviu_operator.testing import OperatorThread
@@ -42,7 +42,7 @@ async def test_a_client_uses_the_url_the_operator_hands_out(
         token = base64.b64decode(token_secret["token"]).decode()
         assert "MCP_TOKEN_SHA256" in env and token not in env.values(), "the proxy must only get the digest"
 
-        port, admin_port = free_port(), free_port()
+        port, admin_port = free_ports(2)
         local = {**env, "HOST": "127.0.0.1", "PORT": str(port), "MCP_ADMIN_PORT": str(admin_port)}
         readable = {base64.b64decode(value).decode() for value in token_secret.values()}
         assert env["MCP_LINK_SIGNING_KEY"] and env["MCP_LINK_SIGNING_KEY"] not in readable, "a key of its own"

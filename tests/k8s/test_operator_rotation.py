@@ -14,7 +14,7 @@ from datetime import datetime
 import httpx
 from kubernetes_asyncio import client
 
-from coviu_mcp.launch import console_script, free_port, running
+from coviu_mcp.launch import console_script, free_ports, running
 from coviu_operator.names import KIND, ROTATE_ANNOTATION
 from coviu_operator.podenv import resolve_env
 from coviu_operator.testing import OperatorThread
@@ -38,7 +38,7 @@ async def proxy_env(api_client: client.ApiClient, cluster: Cluster, name: str) -
 
 
 def start(stack: ExitStack, env: dict[str, str]) -> str:
-    port, admin_port = free_port(), free_port()
+    port, admin_port = free_ports(2)
     # Every old-URL call after the deadline is a failed attempt from one address: no throttle,
     # so each answer is the token check's own.
     local = {**env, "HOST": "127.0.0.1", "PORT": str(port), "MCP_ADMIN_PORT": str(admin_port),

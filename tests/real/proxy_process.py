@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from coviu_mcp.launch import Running, console_script, free_port, mint_token, running
+from coviu_mcp.launch import Running, console_script, free_ports, mint_token, running
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class ProxyProcess:
 @contextlib.contextmanager
 def proxy_process(sandbox: Any, **env: str) -> Iterator[ProxyProcess]:
     """Serve the sandbox behind a freshly minted URL token; `env` overrides any variable."""
-    port, admin_port = free_port(), free_port()
+    port, admin_port = free_ports(2)
     token, digest = mint_token()
     settings = {
         "COVIU_API_BASE_URL": sandbox.base_url,

@@ -16,7 +16,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from coviu_mcp.launch import free_port, mint_token
+from coviu_mcp.launch import free_port, free_ports, mint_token
 from coviu_operator.builders import PROXY_COMMAND, RUN_AS
 
 from .containers import HARDENED, IMAGE_SCRIPT, Images, build_images, container, engine
@@ -78,7 +78,7 @@ def test_the_product_does_not_carry_the_sandbox(images: Images) -> None:
 
 
 async def test_the_proxy_container_serves_mcp_against_the_sandbox_container(images: Images, sandbox_url: str) -> None:
-    port, admin_port = free_port(), free_port()
+    port, admin_port = free_ports(2)
     token, digest = mint_token()
     env = {
         "COVIU_API_BASE_URL": sandbox_url,
