@@ -68,7 +68,7 @@ from coviu_operator.names import (  # noqa: E402
 )
 from coviu_operator.rbac import cluster_role  # noqa: E402
 from tests.cluster import ControlPlane, controlplane  # noqa: E402
-from tests.cluster.controlplane import free_ports  # noqa: E402
+from coviu_mcp.launch import free_ports  # noqa: E402
 
 GROUP, VERSION = API_VERSION.split("/")
 USER = "coviu-operator-bench"

@@ -23,7 +23,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import tempfile
@@ -38,6 +37,8 @@ from types import FrameType, TracebackType
 from typing import Any
 
 import yaml
+
+from coviu_mcp.launch import free_ports
 
 from . import network, services
 from .binaries import binary, kwok_stages
@@ -88,24 +89,6 @@ class KubectlError(subprocess.CalledProcessError):
 
     def __str__(self) -> str:
         return f"{super().__str__()}\n{(self.stderr or '').strip()}"
-
-
-def free_ports(count: int) -> list[int]:
-    """Ask the kernel for ``count`` distinct free loopback ports.
-
-    The sockets are held open together so the ports differ; there is a small window in
-    which another process could take one, which start() reports as a failed component.
-    """
-    sockets = []
-    try:
-        for _ in range(count):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.bind((HOST, 0))
-            sockets.append(sock)
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 class ControlPlane:

@@ -37,7 +37,7 @@ from kubernetes_asyncio import client
 from coviu_operator.names import API_VERSION, KIND, MANAGED_BY_LABEL, MANAGER, PLURAL, ROTATE_ANNOTATION
 from coviu_operator.rbac import cluster_role
 from tests.cluster import ControlPlane
-from tests.cluster.controlplane import free_ports
+from coviu_mcp.launch import free_ports
 from tests.cluster.waiting import eventually
 from tests.k8s.operator_support import Cluster, apply, creds, merge_patch, rfc3339, server
 
