@@ -20,11 +20,11 @@ help:
 	@echo "make cluster - start a local control plane in the foreground and print its KUBECONFIG"
 	@echo "make image  - build the product image and the sandbox image (no registry needed)"
 
-$(VENV)/.installed: pyproject.toml constraints.txt
+$(VENV)/.installed: pyproject.toml devtools/pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "Installing Python packages into $(VENV) (log: $(VENV)/install.log)"
 	@$(PY) -m pip install --upgrade pip -c constraints.txt > $(VENV)/install.log 2>&1 \
-	  && $(PY) -m pip install -c constraints.txt -e '.[test]' >> $(VENV)/install.log 2>&1 \
+	  && $(PY) -m pip install -c constraints.txt -e '.[test]' -e ./devtools >> $(VENV)/install.log 2>&1 \
 	  || { tail -30 $(VENV)/install.log; exit 1; }
 	touch $@
 
@@ -77,7 +77,7 @@ demo: venv k8s-tools kube-clients image-archive
 
 # The proxy alone: the workflows through a real MCP client against the sandbox, on loopback.
 demo-proxy: venv
-	$(PY) -m coviu_mcp.demo
+	$(PY) -m coviu_testbed.demo
 
 bench: venv k8s-tools kube-clients
 	$(PY) bench/run_all.py
@@ -127,8 +127,8 @@ promtool:
 # Refresh constraints.txt from a clean resolve of pyproject.toml.
 lock:
 	rm -rf $(CACHE)/lock-venv && $(PYTHON) -m venv $(CACHE)/lock-venv
-	$(CACHE)/lock-venv/bin/pip install -q -e '.[test]'
+	$(CACHE)/lock-venv/bin/pip install -q -e '.[test]' -e ./devtools
 	$(CACHE)/lock-venv/bin/pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info devtools/build devtools/*.egg-info

@@ -1,7 +1,7 @@
 """Item 7: cold start of the proxy, and its memory when idle, beside FastMCP's OpenAPI import.
 
 For each repetition (interleaved: proxy, FastMCP), the server is started with
-coviu_mcp.launch.running while a poller thread sends GET /readyz every 5 ms on a fresh
+coviu_testbed.launch.running while a poller thread sends GET /readyz every 5 ms on a fresh
 connection, so the time from process start to the first 200 is known to a few milliseconds.
 The proxy is ready once its tools are built and Coviu (the sandbox) granted a token; FastMCP
 once its OpenAPI import is done and it serves HTTP. RSS is read after 2 s of idling, and

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bench_operator_scale import (
-    Operator,
+    USER,
     api_client,
     create_all,
     create_namespace,
@@ -42,7 +42,8 @@ from common import knob, load_average, machine_info, markdown_table, percentile,
 from kubernetes_asyncio import client, watch
 
 from coviu_operator.names import API_VERSION, PLURAL
-from tests.cluster import ControlPlane
+from coviu_testbed.cluster import ControlPlane
+from coviu_testbed.operator_process import OperatorProcess
 
 GROUP, VERSION = API_VERSION.split("/")
 MODES = ("steady", "restart", "kill")
@@ -78,13 +79,13 @@ async def count_ready(api: client.ApiClient, namespace: str) -> int:
     return sum(1 for obj in listed["items"] if is_ready(obj))
 
 
-def teardown_histogram(operator: Operator) -> dict[str, float]:
+def teardown_histogram(operator: OperatorProcess) -> dict[str, float]:
     """The operator's own view: coviu_operator_teardown_delay_seconds (cumulative buckets)."""
     samples = operator.metric("coviu_operator_teardown_delay_seconds")
     return {key: value for key, value in samples.items() if key.startswith(("_bucket", "_count", "_sum"))}
 
 
-async def one_run(plane: ControlPlane, operator: Operator, mode: str, count: int, gap: float) -> dict[str, Any]:
+async def one_run(plane: ControlPlane, operator: OperatorProcess, mode: str, count: int, gap: float) -> dict[str, Any]:
     namespace = f"expiry-{mode}"
     create_namespace(plane, namespace)
     api = await api_client(plane)
@@ -163,7 +164,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="coviu-bench-expiry-") as scratch:
         folder = os.environ.get("BENCH_OPERATOR_LOGS") or scratch
         plane = start_plane(keep_workdir=os.environ.get("BENCH_KEEP", "") not in ("", "0"))
-        operator = Operator(plane, Path(folder), "--all-namespaces", count_requests=False)
+        operator = OperatorProcess(str(plane.user_kubeconfig(USER)), None, Path(folder))
         try:
             operator.start()
             for mode in modes:

@@ -3,7 +3,7 @@
 - Sizes and repetition counts, from the environment (BENCH_QUICK=1 for a short run).
 - /proc readers: CPU seconds of a process (or its whole tree), RSS and peak RSS, machine load.
 - Statistics: median and nearest-rank percentiles.
-- Processes: the sandbox, the proxy and FastMCP, each started with coviu_mcp.launch.
+- Processes: the sandbox, the proxy and FastMCP, each started with coviu_testbed.launch.
 - Load points: one run of loadgen.py in its own process, with the servers' CPU read around it.
 - Results: bench/results/<name>.json and a Markdown table on stdout.
 """
@@ -29,7 +29,7 @@ from typing import Any
 
 import httpx
 
-from coviu_mcp.launch import Running, console_script, free_port, free_ports, mint_token, running
+from coviu_testbed.launch import Running, console_script, free_port, free_ports, mint_token, running
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent

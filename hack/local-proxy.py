@@ -19,9 +19,9 @@ ROOT = Path(__file__).resolve().parent.parent
 KUBECTL = ROOT / ".cache" / "bin" / "kubectl"
 KUBECONFIG = ROOT / ".cache" / "k8s" / "kubeconfig"
 
-from coviu_mcp.launch import console_script, free_port, running  # noqa: E402
+from coviu_testbed.launch import console_script, free_port, running  # noqa: E402
 from coviu_operator.names import token_secret_name, workload_name  # noqa: E402
-from coviu_operator.podenv import resolve_env  # noqa: E402
+from coviu_testbed.podenv import resolve_env  # noqa: E402
 
 
 def kubectl(kubeconfig: Path, *args: str) -> dict:

@@ -28,7 +28,7 @@ from coviu_operator.kube import Kube
 from coviu_operator.metrics import Metrics
 from coviu_operator.names import ROTATE_ANNOTATION
 from coviu_operator.settings import OperatorSettings
-from coviu_operator.testing import credentials_secret, server_body
+from coviu_testbed.operator import credentials_secret, server_body
 
 NS = "clinic"
 EPOCH = datetime(2030, 1, 1, tzinfo=UTC)

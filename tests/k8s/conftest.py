@@ -20,10 +20,10 @@ from kubernetes_asyncio import client, config
 from coviu_operator.names import CRD_NAME
 from coviu_operator.rbac import cluster_role
 from coviu_operator.settings import OperatorSettings
-from coviu_operator.testing import OperatorThread
-from tests.cluster import ControlPlane
-from tests.k8s.operator_support import CRD_FILE, Cluster, new_namespace
-from tests.k8s.real_pods import RESTRICTED, figures, import_images
+from coviu_testbed.operator import OperatorThread
+from coviu_testbed.cluster import ControlPlane
+from coviu_testbed.k8s import CRD_FILE, Cluster, new_namespace
+from coviu_testbed.pods import RESTRICTED, figures, import_images
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]

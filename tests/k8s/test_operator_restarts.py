@@ -26,12 +26,12 @@ import pytest
 
 from coviu_operator.names import KIND
 from coviu_operator.settings import OperatorSettings
-from coviu_operator.testing import OperatorThread
-from tests.cluster import ControlPlane
-from coviu_mcp.launch import free_ports
-from tests.cluster.process import Process, wait_until
-from tests.cluster.waiting import eventually
-from tests.k8s.operator_support import Cluster, apply, creds, merge_patch, rfc3339, server
+from coviu_testbed.operator import OperatorThread
+from coviu_testbed.cluster import ControlPlane
+from coviu_testbed.launch import free_ports
+from coviu_testbed.cluster.process import Process, wait_until
+from coviu_testbed.cluster.waiting import eventually
+from coviu_testbed.k8s import Cluster, apply, creds, merge_patch, rfc3339, server
 
 
 

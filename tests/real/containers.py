@@ -13,7 +13,7 @@ import subprocess
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from coviu_mcp.launch import Running, running
+from coviu_testbed.launch import Running, running
 
 from .node_tools import ROOT
 

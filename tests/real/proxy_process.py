@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from coviu_mcp.launch import Running, console_script, free_ports, mint_token, running
+from coviu_testbed.launch import Running, console_script, free_ports, mint_token, running
 
 
 @dataclass(frozen=True)

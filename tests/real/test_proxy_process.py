@@ -13,7 +13,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from coviu_mcp.launch import console_script
+from coviu_testbed.launch import console_script
 
 from .node_tools import ROOT, inspector_json, run_node_tool
 from .proxy_process import proxy_process

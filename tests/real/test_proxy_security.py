@@ -21,7 +21,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from coviu_mcp.launch import console_script, free_port
+from coviu_testbed.launch import console_script, free_port
 
 from .proxy_process import proxy_process
 

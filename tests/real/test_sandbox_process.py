@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from coviu_mcp.launch import console_script, stop
+from coviu_testbed.launch import console_script, stop
 from coviu_sandbox.binary import expected_bytes
 
 from .sandbox_process import SandboxProcess, start_sandbox

@@ -26,8 +26,8 @@ from coviu_operator.policy import (
     use_credentials,
 )
 from coviu_operator.settings import OperatorSettings
-from coviu_operator.testing import credentials_secret, secret_body, server_body
-from coviu_operator.testing import shared as share
+from coviu_testbed.operator import credentials_secret, secret_body, server_body
+from coviu_testbed.operator import shared as share
 
 DEFAULTS = OperatorSettings()
 SANDBOX = OperatorSettings(sandbox_hosts=("coviu-sandbox.sandbox.svc",))

@@ -15,7 +15,7 @@ from coviu_operator.kube import Applied, Kube, Ref
 from coviu_operator.names import API_TOKENS_USE, URL_TOKEN_USE
 from coviu_operator.reconcile import Context, Outcome, failed, reconcile
 from coviu_operator.settings import OperatorSettings
-from coviu_operator.testing import credentials_secret, secret_body, server_body, shared
+from coviu_testbed.operator import credentials_secret, secret_body, server_body, shared
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 OWNER = {"apiVersion": "mcp.coviu.dev/v1alpha1", "kind": "CoviuMCPServer", "name": "demo", "uid": "uid-1",

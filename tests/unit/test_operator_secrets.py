@@ -23,7 +23,7 @@ from coviu_operator.secrets import (
     previous_token,
     sha256_hex,
 )
-from coviu_operator.testing import credentials_secret, secret_body, server_body
+from coviu_testbed.operator import credentials_secret, secret_body, server_body
 
 CREDS = CredentialsSecretRef(name="coviu-credentials")
 TOKEN = "A" * 43

@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 
-from .cli import run_operator
-from .metrics import Metrics
-from .names import API_VERSION, CREDENTIALS_USE, KIND, SECRET_SERVERS_ANNOTATION, SECRET_USE_LABEL
-from .settings import OperatorSettings
+from coviu_operator.cli import run_operator
+from coviu_operator.metrics import Metrics
+from coviu_operator.names import API_VERSION, CREDENTIALS_USE, KIND, SECRET_SERVERS_ANNOTATION, SECRET_USE_LABEL
+from coviu_operator.settings import OperatorSettings
 
 CREDENTIALS = "coviu-credentials"
 

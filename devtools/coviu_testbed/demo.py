@@ -3,7 +3,7 @@
 `make demo-proxy` runs it alone: it starts the Coviu sandbox and this MCP server as real
 processes on loopback, connects the official MCP client to the server's secret URL, and
 narrates each tool call. `make demo` runs the same workflows in a Pod of a cluster against
-a URL the operator handed out: ``python -m coviu_mcp.demo --server-url URL --sandbox-url URL``.
+a URL the operator handed out: ``python -m coviu_testbed.demo --server-url URL --sandbox-url URL``.
 """
 
 from __future__ import annotations
