@@ -1,4 +1,4 @@
-"""Fixtures for the tests that run against a real control plane (see tests/cluster).
+"""Fixtures for the tests that run against a real control plane (see coviu_testbed.cluster).
 
 Every test collected under tests/k8s gets the ``cluster`` marker, and those on the real
 node also ``realnode``. Each control plane is started once per session; each test gets a
@@ -79,7 +79,7 @@ def control_plane() -> Iterator[ControlPlane]:
 @pytest.fixture(scope="session")
 def real_plane() -> Iterator[ControlPlane]:
     """A control plane of its own with a real node (containerd, kubelet, kube-proxy,
-    CoreDNS) instead of kwok; see tests/cluster/controlplane.py for why it is separate.
+    CoreDNS) instead of kwok; see coviu_testbed.cluster.controlplane for why it is separate.
     No CRD is installed up front: the chart installs its own, as in a user's cluster."""
     keep = os.environ.get("CONTROL_PLANE_KEEP", "") not in ("", "0")
     with ControlPlane(real_node=True, keep_workdir=keep) as plane:

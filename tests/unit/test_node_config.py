@@ -1,4 +1,4 @@
-"""The real node's configuration builders (tests/cluster): the settings that keep test
+"""The real node's configuration builders (coviu_testbed.cluster): the settings that keep test
 traffic on the machine and every file of the node in its work directory."""
 
 from __future__ import annotations
