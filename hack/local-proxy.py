@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 KUBECTL = ROOT / ".cache" / "bin" / "kubectl"
 KUBECONFIG = ROOT / ".cache" / "k8s" / "kubeconfig"
 
+from coviu_catalog import proxy_env  # noqa: E402
 from coviu_testbed.launch import console_script, free_port, running  # noqa: E402
 from coviu_operator.names import token_secret_name, workload_name  # noqa: E402
 from coviu_testbed.podenv import resolve_env  # noqa: E402
@@ -47,7 +48,8 @@ def main() -> int:
         raise SystemExit(f"no token Secret {token_secret_name(args.name)} yet: is the server Ready?")
     token = base64.b64decode(token_secret["data"]["token"]).decode()
     port, admin_port = args.port or free_port(), free_port()
-    env = {**resolve_env(deployment, secrets), "HOST": "127.0.0.1", "PORT": str(port), "MCP_ADMIN_PORT": str(admin_port)}
+    env = {**resolve_env(deployment, secrets), proxy_env.HOST: "127.0.0.1", proxy_env.PORT: str(port),
+           proxy_env.ADMIN_PORT: str(admin_port)}
     with running([console_script("coviu-mcp-server")], port, "/healthz", env, ready_port=admin_port) as server:
         print(f"MCP URL: {server.base_url}/mcp/{token}", flush=True)
         print("Serving until Ctrl-C.", flush=True)

@@ -19,6 +19,8 @@ import httpx
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+from coviu_catalog import proxy_env
+
 from .launch import console_script, free_ports, mint_token, running
 
 CLIENT_ID, CLIENT_SECRET = "sandbox-client", "sandbox-secret"
@@ -123,9 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     sandbox_args = [console_script("coviu-sandbox"), "--host", "127.0.0.1", "--port", str(sandbox_port)]
     with running(sandbox_args, sandbox_port, "/_sandbox/seed") as sandbox:
         env = {
-            "COVIU_API_BASE_URL": f"{sandbox.base_url}/v1", "COVIU_CLIENT_ID": CLIENT_ID, "COVIU_CLIENT_SECRET": CLIENT_SECRET,
-            "MCP_TOKEN_SHA256": digest, "HOST": "127.0.0.1", "PORT": str(server_port), "LOG_LEVEL": "warning",
-            "MCP_ADMIN_PORT": str(admin_port),
+            proxy_env.API_BASE_URL: f"{sandbox.base_url}/v1", proxy_env.CLIENT_ID: CLIENT_ID,
+            proxy_env.CLIENT_SECRET: CLIENT_SECRET, proxy_env.TOKEN_SHA256: digest, proxy_env.HOST: "127.0.0.1",
+            proxy_env.PORT: str(server_port), proxy_env.LOG_LEVEL: "warning", proxy_env.ADMIN_PORT: str(admin_port),
         }
         with running([console_script("coviu-mcp-server")], server_port, "/readyz", env, ready_port=admin_port) as server:
             url = f"{server.base_url}/mcp/{token}"

@@ -19,7 +19,7 @@ import urllib.request
 from collections import Counter
 from pathlib import Path
 
-from coviu_operator.settings import ENV_PREFIX
+from coviu_operator.settings import env_name
 
 from .launch import free_ports
 
@@ -117,8 +117,8 @@ class OperatorProcess:
         began = time.monotonic()
         self.starts += 1
         self.metrics_port, self.health_port, self.counts_port = free_ports(3)
-        env = {**os.environ, f"{ENV_PREFIX}METRICS_PORT": str(self.metrics_port),
-               f"{ENV_PREFIX}HEALTH_PORT": str(self.health_port), COUNTS_PORT: str(self.counts_port), **self.env}
+        env = {**os.environ, env_name("metrics_port"): str(self.metrics_port),
+               env_name("health_port"): str(self.health_port), COUNTS_PORT: str(self.counts_port), **self.env}
         args = [str(OPERATOR_SCRIPT), "--kubeconfig", self.kubeconfig, "--log-format", "json", *self.args]
         command = [sys.executable, "-c", LAUNCHER, *args] if self.count_requests else args
         with (self.log_dir / f"operator.{self.starts}.log").open("wb") as log:

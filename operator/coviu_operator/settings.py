@@ -114,7 +114,14 @@ class OperatorSettings(BaseSettings):
 
     def describe(self) -> str:
         """The effective configuration as one log line; holds no secrets."""
-        return ", ".join(f"{ENV_PREFIX}{name.upper()}={getattr(self, name)!s}" for name in type(self).model_fields)
+        return ", ".join(f"{env_name(name)}={getattr(self, name)!s}" for name in type(self).model_fields)
+
+
+def env_name(field: str) -> str:
+    """The environment variable that sets OperatorSettings.`field` (KeyError for no such field)."""
+    if field not in OperatorSettings.model_fields:
+        raise KeyError(field)
+    return f"{ENV_PREFIX}{field.upper()}"
 
 
 def load_settings(**overrides: Any) -> OperatorSettings:

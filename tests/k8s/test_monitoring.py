@@ -22,6 +22,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from prometheus_client.parser import text_string_to_metric_families
 
+from coviu_operator.settings import env_name
 from coviu_testbed.launch import console_script, free_port, running
 from coviu_testbed.cluster import ControlPlane
 from coviu_testbed.cluster.binaries import binary
@@ -141,7 +142,7 @@ async def exported(control_plane: ControlPlane, namespace: str) -> AsyncIterator
     """The series a real operator process (serving a ready, an invalid and an expiring server)
     and a real proxy process (after `proxy_traffic`) export."""
     metrics_port = free_port()
-    env = {"COVIU_OPERATOR_METRICS_PORT": str(metrics_port), "COVIU_OPERATOR_HEALTH_PORT": str(free_port())}
+    env = {env_name("metrics_port"): str(metrics_port), env_name("health_port"): str(free_port())}
     argv = [console_script("coviu-mcp-operator"), "-n", namespace, f"--kubeconfig={control_plane.kubeconfig}"]
     with (running(argv, metrics_port, "/metrics", env, timeout=60) as operator,
           start_sandbox("--rate-limit", "5") as sandbox, proxy_process(sandbox) as proxy):

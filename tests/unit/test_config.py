@@ -6,7 +6,8 @@ import hashlib
 
 import pytest
 
-from coviu_mcp.config import ConfigError, describe_environment, load_settings
+from coviu_catalog import proxy_env
+from coviu_mcp.config import ConfigError, ServerSettings, describe_environment, load_settings
 
 DIGEST = hashlib.sha256(b"token").hexdigest()
 BASE = {"COVIU_CLIENT_ID": "id", "COVIU_CLIENT_SECRET": "secret", "MCP_TOKEN_SHA256": DIGEST}
@@ -75,3 +76,10 @@ def test_help_lists_every_variable() -> None:
                  "MCP_ADMIN_PORT", "MCP_LINK_SIGNING_KEY", "MCP_LINK_TTL", "MCP_HEADER_TIMEOUT", "MCP_MAX_CONNECTIONS",
                  "MCP_MAX_DOWNLOADS"):
         assert name in text
+
+
+def test_every_variable_is_named_once_in_the_catalog() -> None:
+    """The operator writes what the proxy reads from the same names (coviu_catalog.proxy_env)."""
+    names = [value for key, value in vars(proxy_env).items() if key.isupper()]
+    assert sorted(names) == sorted(field.alias for field in ServerSettings.model_fields.values())
+    assert len(set(names)) == len(names)

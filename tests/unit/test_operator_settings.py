@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from coviu_operator import cli
-from coviu_operator.settings import OperatorSettings, SettingsError, load_settings
+from coviu_operator.settings import OperatorSettings, SettingsError, env_name, load_settings
 
 
 def test_defaults_are_usable() -> None:
@@ -82,3 +82,9 @@ def test_the_expiring_soon_window_takes_seconds_or_iso_8601(
 ) -> None:
     monkeypatch.setenv("COVIU_OPERATOR_EXPIRING_SOON_WINDOW", value)
     assert load_settings().expiring_soon_window.total_seconds() == seconds
+
+
+def test_each_setting_has_one_variable_name() -> None:
+    assert env_name("metrics_port") == "COVIU_OPERATOR_METRICS_PORT"
+    with pytest.raises(KeyError):
+        env_name("metrics")
