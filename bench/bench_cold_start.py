@@ -114,11 +114,13 @@ def main() -> int:
                 print(
                     f"rep {rep + 1}/{reps} {name:<8} first answer {run['first_http_answer_s']:.3f} s "
                     f"ready {run['ready_s']:.3f} s CPU {run['cpu_to_ready_s']:.2f} s "
-                    f"idle RSS {run['idle_rss_mib']:.1f} MiB (private {run['idle_private_mib']:.1f}), after calls {run['idle_rss_after_200_calls_mib']:.1f} MiB",
+                    f"idle RSS {run['idle_rss_mib']:.1f} MiB (private {run['idle_private_mib']:.1f}), "
+                    f"after calls {run['idle_rss_after_200_calls_mib']:.1f} MiB",
                     flush=True,
                 )
     keys = (
-        "first_http_answer_s", "ready_s", "cpu_to_ready_s", "idle_rss_mib", "idle_private_mib", "idle_rss_after_200_calls_mib",
+        "first_http_answer_s", "ready_s", "cpu_to_ready_s", "idle_rss_mib", "idle_private_mib",
+        "idle_rss_after_200_calls_mib",
     )  # fmt: skip
     summary = {name: {k: median([r[k] for r in runs if r["server"] == name]) for k in keys} for name in ("proxy", "fastmcp")}
     ratios = {k: ratio(summary["proxy"][k], summary["fastmcp"][k]) for k in keys}
