@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from coviu_mcp.app import create_app
 from coviu_mcp.config import load_settings
 from coviu_mcp.logs import configure
+from coviu_mcp.serve import freeze_startup_heap
 
 
 _ADMIN_PATHS = ("/healthz", "/readyz", "/metrics")
@@ -51,6 +52,7 @@ def main() -> None:
     config = uvicorn.Config(
         with_admin_routes(create_app(settings)), access_log=False, log_config=None, lifespan="on", timeout_graceful_shutdown=10
     )
+    freeze_startup_heap()  # as the shipped proxy does before serving
     uvicorn.Server(config).run(sockets=[sock])
 
 
