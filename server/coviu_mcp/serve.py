@@ -80,8 +80,8 @@ def serve(settings: ServerSettings, app: Starlette) -> None:
 def freeze_startup_heap() -> None:
     """Exempt what start-up built from garbage collection: it lives as long as the process.
 
-    The SDK's protocol models of both eras, the catalog and the tools are hundreds of thousands
-    of objects; left in the collector's oldest generation, every full collection walks them all
+    The SDK's protocol models of both eras, the catalog and the tools are about 100,000 tracked
+    objects; left in the collector's oldest generation, every full collection walks them all
     while calls wait, which was the proxy's p99 at load.
     """
     gc.collect()
