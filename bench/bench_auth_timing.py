@@ -18,7 +18,6 @@ import statistics
 import time
 
 from common import knob, markdown_table, write_result
-
 from coviu_mcp.config import load_settings
 from coviu_mcp.guard import Guard
 from coviu_mcp.metrics import ProxyMetrics

@@ -29,6 +29,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from kubernetes_asyncio import client, watch
+
 from bench_operator_scale import (
     Operator,
     api_client,
@@ -39,8 +41,6 @@ from bench_operator_scale import (
     start_plane,
 )
 from common import knob, load_average, machine_info, markdown_table, percentile, write_result
-from kubernetes_asyncio import client, watch
-
 from coviu_operator.names import API_VERSION, PLURAL
 from tests.cluster import ControlPlane
 

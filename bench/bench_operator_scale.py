@@ -55,20 +55,20 @@ from common import (
 
 sys.path.insert(0, str(ROOT))
 
-import aiohttp  # noqa: E402
-import yaml  # noqa: E402
-from kubernetes_asyncio import client, config, watch  # noqa: E402
+import aiohttp
+import yaml
+from kubernetes_asyncio import client, config, watch
 
-from coviu_operator.names import (  # noqa: E402
+from coviu_mcp.launch import free_ports
+from coviu_operator.names import (
     API_VERSION,
     CREDENTIALS_USE,
     PLURAL,
     SECRET_SERVERS_ANNOTATION,
     SECRET_USE_LABEL,
 )
-from coviu_operator.rbac import cluster_role  # noqa: E402
-from tests.cluster import ControlPlane, controlplane  # noqa: E402
-from coviu_mcp.launch import free_ports  # noqa: E402
+from coviu_operator.rbac import cluster_role
+from tests.cluster import ControlPlane, controlplane
 
 GROUP, VERSION = API_VERSION.split("/")
 USER = "coviu-operator-bench"
@@ -356,7 +356,7 @@ async def persist(call: Callable[[], Awaitable[Any]], done: int, attempts: int =
                 return
             if exc.status not in (0, 429, 500, 502, 503, 504):
                 raise
-        except (aiohttp.ClientError, OSError, asyncio.TimeoutError):
+        except (TimeoutError, aiohttp.ClientError, OSError):
             pass
         await asyncio.sleep(0.5)
     raise RuntimeError("the API server did not come back")
@@ -571,7 +571,7 @@ async def faults(plane: ControlPlane, operator: Operator, count: int, seed: int)
         while time.monotonic() - converge_began < 600:
             try:
                 left = problems(await world(api, namespace), live, set(expiring))
-            except (client.ApiException, OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, client.ApiException, OSError) as exc:
                 left = [f"listing failed: {exc!r}"]
             # kopf retries an Event POST whose answer was lost (an API server or etcd going away
             # mid-request), so an Event can appear twice: counted, but it is not state.

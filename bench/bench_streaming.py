@@ -22,7 +22,6 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from coviu_sandbox.binary import expected_bytes
 from common import (
     MODERN,
     MachineSample,
@@ -42,6 +41,7 @@ from common import (
     sandbox,
     write_result,
 )
+from coviu_sandbox.binary import expected_bytes
 
 TOOL = "get_single_coviu_audio_recording_by_id"
 RANGES, PARALLEL = 16, 4

@@ -177,7 +177,7 @@ async def run_load(spec: LoadSpec) -> dict[str, Any]:
             writer.write(request)
             try:
                 status, _, body = await asyncio.wait_for(read_response(reader), spec.timeout)
-            except (asyncio.TimeoutError, asyncio.IncompleteReadError, ResponseError, OSError) as exc:
+            except (TimeoutError, asyncio.IncompleteReadError, ResponseError, OSError) as exc:
                 errors.append(f"{type(exc).__name__}: {exc}"[:300])
                 return
             elapsed = clock() - started

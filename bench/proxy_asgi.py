@@ -19,7 +19,6 @@ from coviu_mcp.app import create_app
 from coviu_mcp.config import load_settings
 from coviu_mcp.logs import configure
 
-
 _ADMIN_PATHS = ("/healthz", "/readyz", "/metrics")
 
 

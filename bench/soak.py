@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 import httpx
+
 from common import knob, markdown_table, mcp_call_body, mcp_headers, proxy, rss_mib, sandbox, write_result
 
 WORKERS = 8

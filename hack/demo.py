@@ -26,8 +26,18 @@ from tests.cluster import ControlPlane, MissingBinaryError, ProcessExited  # noq
 from tests.cluster.network import NodeSetupError  # noqa: E402
 from tests.k8s.operator_support import helm, new_namespace, rfc3339  # noqa: E402
 from tests.k8s.real_pods import (  # noqa: E402
-    CHART_VALUES, PRODUCT_IMAGE, RESTRICTED, SANDBOX_HOST, SANDBOX_SELECTOR, MissingImageError, PodFailed, import_images,
-    sandbox_manifests, start_pod, wait_ready, wait_succeeded,
+    CHART_VALUES,
+    PRODUCT_IMAGE,
+    RESTRICTED,
+    SANDBOX_HOST,
+    SANDBOX_SELECTOR,
+    MissingImageError,
+    PodFailed,
+    import_images,
+    sandbox_manifests,
+    start_pod,
+    wait_ready,
+    wait_succeeded,
 )
 
 CHART = ROOT / "charts" / "coviu-mcp-operator"

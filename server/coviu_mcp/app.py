@@ -12,9 +12,9 @@ from starlette.routing import Route
 
 from coviu_catalog import Catalog, load_catalog, select
 
+from .admin import Readiness, create_admin_app
 from .calls import ToolCaller
 from .config import ServerSettings
-from .admin import Readiness, create_admin_app
 from .endpoints import FilesEndpoint, McpEndpoint, NotFoundEndpoint
 from .exchange import Exchange
 from .expiry import Expiry

@@ -12,7 +12,7 @@ import argparse
 import asyncio
 import sys
 import textwrap
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -46,7 +46,7 @@ async def triage(client: Client, seed: dict[str, Any]) -> None:
     say(f"team: {team['name']} ({team['team_id']})")
     queue_id = seed["waiting_queue_ids"][0]
     calls = (await call(client, "list_all_coviu_waiting_queue_calls", {"team_id": team["team_id"], "waiting_queue_id": queue_id}))["items"]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     waits = sorted(((now - _time(c["joinedAt"])).total_seconds() / 60, c["callId"]) for c in calls)
     for minutes, call_id in waits:
         say(f"caller {call_id} has waited {minutes:.0f} min")

@@ -22,7 +22,6 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-
 from mcp.server import Server
 from mcp.server._streamable_http_modern import _mcp_param_rejection, _SingleExchangeDispatchContext
 from mcp.server.connection import Connection

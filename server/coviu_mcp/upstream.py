@@ -105,7 +105,7 @@ class _AiohttpStream:
     async def aread(self) -> bytes:
         try:
             return await self._response.read()
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             raise _unreachable(exc) from exc
 
     async def aiter_raw(self) -> AsyncIterator[bytes]:
@@ -135,7 +135,7 @@ class AiohttpHttp:
             response = await self._session.request(
                 method, target, headers=headers, data=body, allow_redirects=False
             )
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             raise _unreachable(exc) from exc
         return _AiohttpStream(response)
 

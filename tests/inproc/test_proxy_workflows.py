@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -12,7 +12,7 @@ ERAS = ["legacy", "2026-07-28"]
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 @pytest.mark.parametrize("mode", ERAS)
@@ -25,7 +25,7 @@ async def test_triage(mode: str) -> None:
             "list_all_coviu_waiting_queue_calls", {"team_id": team["team_id"], "waiting_queue_id": queue}
         )
         assert not calls.is_error
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         waited = [
             c for c in calls.structured_content["items"]
             if now - datetime.fromisoformat(c["joinedAt"].replace("Z", "+00:00")) > timedelta(minutes=10)

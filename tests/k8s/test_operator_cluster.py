@@ -23,6 +23,7 @@ from tests.cluster import ControlPlane, KubectlError
 from tests.cluster.waiting import eventually
 from tests.k8s.operator_support import EXAMPLE, Cluster, apply, changed, creds, merge_patch, rfc3339, server
 
+
 async def test_the_example_becomes_ready_with_everything_owned_by_it(
     control_plane: ControlPlane, namespace: str, cluster: Cluster, api_client: client.ApiClient,
     operator: OperatorThread,

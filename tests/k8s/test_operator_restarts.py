@@ -24,15 +24,14 @@ from pathlib import Path
 
 import pytest
 
+from coviu_mcp.launch import free_ports
 from coviu_operator.names import KIND
 from coviu_operator.settings import OperatorSettings
 from coviu_operator.testing import OperatorThread
 from tests.cluster import ControlPlane
-from coviu_mcp.launch import free_ports
 from tests.cluster.process import Process, wait_until
 from tests.cluster.waiting import eventually
 from tests.k8s.operator_support import Cluster, apply, creds, merge_patch, rfc3339, server
-
 
 
 @pytest.fixture

@@ -24,7 +24,6 @@ from tests.k8s.operator_support import Cluster, apply, creds, server
 from tests.k8s.test_operator_faults import OperatorProcess
 
 
-
 def count(metrics: Metrics, result: str) -> float:
     return metrics.registry.get_sample_value("coviu_operator_reconciles_total", {"result": result}) or 0.0
 

@@ -15,7 +15,12 @@ from tests.cluster import ControlPlane
 from tests.cluster.images import PAUSE_IMAGE
 from tests.cluster.network import POD_CIDR
 from tests.k8s.real_pods import (
-    PRODUCT_IMAGE, SANDBOX_IMAGE, PodFailed, restricted_pod_spec, run_to_completion, wait_ready,
+    PRODUCT_IMAGE,
+    SANDBOX_IMAGE,
+    PodFailed,
+    restricted_pod_spec,
+    run_to_completion,
+    wait_ready,
 )
 
 

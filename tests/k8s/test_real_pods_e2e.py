@@ -26,8 +26,19 @@ from coviu_operator.names import KIND
 from tests.cluster import ControlPlane
 from tests.k8s.operator_support import helm, merge_patch, new_namespace, rfc3339, server
 from tests.k8s.real_pods import (
-    CHART_VALUES, PRODUCT_IMAGE, RESTRICTED, SANDBOX_HOST, SANDBOX_SELECTOR, figures, report, run_to_completion,
-    sandbox_manifests, start_pod, wait_log, wait_ready, wait_succeeded,
+    CHART_VALUES,
+    PRODUCT_IMAGE,
+    RESTRICTED,
+    SANDBOX_HOST,
+    SANDBOX_SELECTOR,
+    figures,
+    report,
+    run_to_completion,
+    sandbox_manifests,
+    start_pod,
+    wait_log,
+    wait_ready,
+    wait_succeeded,
 )
 
 HERE = Path(__file__).resolve().parent

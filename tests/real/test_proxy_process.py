@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -76,7 +76,7 @@ def test_conformance_suite(proxy, revision: str, tmp_path: Path) -> None:
 async def test_triage_logs_no_patient_data_and_no_token(sandbox_process) -> None:
     with proxy_process(sandbox_process, LOG_LEVEL="debug") as running:
         async with Client(streamable_http_client(running.url), mode="legacy") as client:
-            start = datetime.now(timezone.utc) + timedelta(minutes=5)
+            start = datetime.now(UTC) + timedelta(minutes=5)
             session = await client.call_tool(
                 "create_a_coviu_session",
                 {"session_name": f"Consult {SENTINEL_PATIENT}", "start_time": start.isoformat(),

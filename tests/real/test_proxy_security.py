@@ -14,7 +14,7 @@ import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -172,7 +172,7 @@ async def test_failing_token_grants_are_single_flighted_with_backoff(sandbox_pro
 
 async def test_a_download_in_flight_ends_at_expiry(sandbox_process) -> None:
     seed = sandbox_process.seed
-    expires = datetime.now(timezone.utc) + timedelta(seconds=15)
+    expires = datetime.now(UTC) + timedelta(seconds=15)
     with proxy_process(sandbox_process, MCP_EXPIRES_AT=expires.isoformat()) as running:
         link = await _recording_link(running.url, seed["large_recording"], seed["team_id"])
         received = 0
@@ -183,18 +183,18 @@ async def test_a_download_in_flight_ends_at_expiry(sandbox_process) -> None:
                         assert response.status_code == 200
                         async for chunk in response.aiter_raw():
                             received += len(chunk)
-                            assert datetime.now(timezone.utc) < expires + timedelta(seconds=2), "still streaming"
-        assert datetime.now(timezone.utc) >= expires
+                            assert datetime.now(UTC) < expires + timedelta(seconds=2), "still streaming"
+        assert datetime.now(UTC) >= expires
         assert 0 < received < seed["large_recording"]["size"]
 
 
 async def test_a_tool_call_in_flight_ends_at_expiry(sandbox_process) -> None:
-    expires = datetime.now(timezone.utc) + timedelta(seconds=12)
+    expires = datetime.now(UTC) + timedelta(seconds=12)
     with proxy_process(sandbox_process, MCP_EXPIRES_AT=expires.isoformat()) as running:
         async with faults(sandbox_process, latency_ms=30_000), httpx.AsyncClient(timeout=30) as http:
             call = {**CALL, "params": {"name": "list_all_coviu_sessions", "arguments": {}}}
             response = await http.post(running.url, json=call, headers=HEADERS)
-            ended = datetime.now(timezone.utc)
+            ended = datetime.now(UTC)
     assert response.status_code == 410 and "expired" in response.json()["error"]["message"]
     assert expires <= ended < expires + timedelta(seconds=2)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -13,7 +13,7 @@ from coviu_mcp.metrics import ProxyMetrics
 
 TOKEN = "s3cret-url-token"
 API_TOKEN = "api-token-1"
-EXPIRES = datetime(2026, 12, 31, 23, 59, 59, 500_000, tzinfo=timezone.utc)
+EXPIRES = datetime(2026, 12, 31, 23, 59, 59, 500_000, tzinfo=UTC)
 
 
 def sha(value: str) -> str:

@@ -181,7 +181,7 @@ def test_the_link_signing_key_has_a_secret_of_its_own_and_probes_use_the_admin_p
     assert secret["metadata"] == secret_meta("demo-mcp-link-key") and decoded(secret) == {"key": key}
     assert key not in repr(builders.token_secret(server(), SETTINGS, TOKEN, None, ()))
     container = builders.deployment(server(), SETTINGS, HASH)["spec"]["template"]["spec"]["containers"][0]
-    assert {"admin": 9090, "http": 8080} == {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert {p["name"]: p["containerPort"] for p in container["ports"]} == {"admin": 9090, "http": 8080}
     assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "admin"}
     assert builders.service(server())["spec"]["ports"] == [
         {"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}], "MCP clients never reach admin"
