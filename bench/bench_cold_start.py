@@ -110,28 +110,34 @@ def main() -> int:
                 print(
                     f"rep {rep + 1}/{reps} {name:<8} first answer {run['first_http_answer_s']:.3f} s "
                     f"ready {run['ready_s']:.3f} s CPU {run['cpu_to_ready_s']:.2f} s "
-                    f"idle RSS {run['idle_rss_mib']:.1f} MiB, after calls {run['idle_rss_after_200_calls_mib']:.1f} MiB",
+                    f"idle RSS {run['idle_rss_mib']:.1f} MiB, "
+                    f"after calls {run['idle_rss_after_200_calls_mib']:.1f} MiB",
                     flush=True,
                 )
     keys = ("first_http_answer_s", "ready_s", "cpu_to_ready_s", "idle_rss_mib", "idle_rss_after_200_calls_mib")
-    summary = {name: {k: median([r[k] for r in runs if r["server"] == name]) for k in keys} for name in ("proxy", "fastmcp")}
+    summary = {
+        name: {k: median([r[k] for r in runs if r["server"] == name]) for k in keys} for name in ("proxy", "fastmcp")
+    }
     ratios = {k: ratio(summary["proxy"][k], summary["fastmcp"][k]) for k in keys}
     ours = summary["proxy"]
     goals = [
         {"goal": "proxy idle RSS per tenant (MiB)", "value": round(ours["idle_rss_mib"], 1), "target": "<= 55",
          "met": ours["idle_rss_mib"] <= 55},
-        {"goal": "proxy start → ready (s)", "value": round(ours["ready_s"], 3), "target": "<= 0.5", "met": ours["ready_s"] <= 0.5},
+        {"goal": "proxy start → ready (s)", "value": round(ours["ready_s"], 3), "target": "<= 0.5",
+         "met": ours["ready_s"] <= 0.5},
     ]  # fmt: skip
     print()
     print(markdown_table(
-        ["server", "start → first HTTP answer s", "start → ready s", "CPU until ready s", "idle RSS MiB", "idle RSS after 200 calls MiB"],
+        ["server", "start → first HTTP answer s", "start → ready s", "CPU until ready s", "idle RSS MiB",
+         "idle RSS after 200 calls MiB"],
         [[n, *(s[k] for k in keys)] for n, s in summary.items()] + [["proxy / FastMCP", *(ratios[k] for k in keys)]],
     ))  # fmt: skip
     write_result(
         "cold_start",
         {
             "item": 7, "machine": info, "settings": {"repetitions": reps}, "summary": summary, "ratios": ratios,
-            "goals": goals, "runs": runs, "duration_s": time.monotonic() - started, "load_average_at_end": load_average(),
+            "goals": goals, "runs": runs, "duration_s": time.monotonic() - started,
+            "load_average_at_end": load_average(),
         },
     )  # fmt: skip
     return 0

@@ -127,20 +127,33 @@ async def one_run(plane: ControlPlane, operator: Operator, mode: str, count: int
     outside = sorted(delays[name] for name, at in expiries.items()
                      if name in delays and not (down is not None and down[0] <= at.timestamp() <= down[1]))
     run = {
-        "mode": mode, "servers": count, "gap_s": gap, "lead_s": lead, "ready_before_first_expiry": ready_before_first,
-        "removed": len(values), "missed": sorted(set(expiries) - set(gone)),
+        "mode": mode,
+        "servers": count,
+        "gap_s": gap,
+        "lead_s": lead,
+        "ready_before_first_expiry": ready_before_first,
+        "removed": len(values),
+        "missed": sorted(set(expiries) - set(gone)),
         "min_ms": values[0] * 1000 if values else float("nan"),
-        "p50_ms": percentile(values, 50) * 1000, "p90_ms": percentile(values, 90) * 1000,
-        "p99_ms": percentile(values, 99) * 1000, "max_ms": values[-1] * 1000 if values else float("nan"),
+        "p50_ms": percentile(values, 50) * 1000,
+        "p90_ms": percentile(values, 90) * 1000,
+        "p99_ms": percentile(values, 99) * 1000,
+        "max_ms": values[-1] * 1000 if values else float("nan"),
         "early": sum(1 for v in values if v < 0),
         "operator_down_s": (down[1] - down[0]) if down else 0.0,
         "expiries_while_down": len(during),
         "while_down_max_ms": during[-1] * 1000 if during else float("nan"),
-        "others_p99_ms": percentile(outside, 99) * 1000, "others_max_ms": outside[-1] * 1000 if outside else float("nan"),
+        "others_p99_ms": percentile(outside, 99) * 1000,
+        "others_max_ms": outside[-1] * 1000 if outside else float("nan"),
         "delays_ms": [round(v * 1000, 1) for v in values],
         # (expiresAt relative to the stop of the operator, delay), in expiry order: the catch-up after a restart.
-        "timeline": [(round(at.timestamp() - down[0], 2), round(delays[name] * 1000, 1))
-                     for name, at in expiries.items() if name in delays] if down else [],
+        "timeline": [
+            (round(at.timestamp() - down[0], 2), round(delays[name] * 1000, 1))
+            for name, at in expiries.items()
+            if name in delays
+        ]
+        if down
+        else [],
     }
     if after:
         run["operator_histogram"] = {key: after[key] - before.get(key, 0.0) for key in after}

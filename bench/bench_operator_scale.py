@@ -325,7 +325,9 @@ def apiserver_requests(plane: ControlPlane) -> Counter[str]:
     for line in text.splitlines():
         if not line.startswith("apiserver_request_total{"):
             continue
-        labels = dict(part.split("=", 1) for part in line[line.index("{") + 1:line.rindex("}")].split(",") if "=" in part)
+        labels = dict(
+            part.split("=", 1) for part in line[line.index("{") + 1 : line.rindex("}")].split(",") if "=" in part
+        )
         labels = {key: value.strip('"') for key, value in labels.items()}
         resource = labels.get("resource", "") + ("/" + labels["subresource"] if labels.get("subresource") else "")
         totals[f"{labels.get('verb', '?')} {resource or '(none)'}"] += int(float(line.rsplit(" ", 1)[1]))

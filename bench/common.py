@@ -424,7 +424,10 @@ def count_tokens(texts: Sequence[str], encoding: str = "o200k_base") -> list[int
         "print(json.dumps([len(e.encode(t)) for t in json.load(sys.stdin)]))"
     )
     done = subprocess.run(
-        [ensure_bench_venv(), "-c", code, encoding], input=json.dumps(list(texts)).encode(), capture_output=True, check=True
+        [ensure_bench_venv(), "-c", code, encoding],
+        input=json.dumps(list(texts)).encode(),
+        capture_output=True,
+        check=True,
     )
     return list(json.loads(done.stdout))
 
@@ -492,7 +495,13 @@ def legacy_handshake() -> list[dict[str, Any]]:
     initialized = {"jsonrpc": "2.0", "method": "notifications/initialized"}
     return [
         {"method": "POST", "path": "", "headers": dict(_MCP_HEADERS), "body": json.dumps(initialize), "status": 200},
-        {"method": "POST", "path": "", "headers": mcp_headers(LEGACY, TOOL), "body": json.dumps(initialized), "status": 202},
+        {
+            "method": "POST",
+            "path": "",
+            "headers": mcp_headers(LEGACY, TOOL),
+            "body": json.dumps(initialized),
+            "status": 202,
+        },
     ]
 
 

@@ -190,7 +190,9 @@ async def run_load(spec: LoadSpec) -> dict[str, Any]:
                 sample[:] = [body]
 
     async def phase(total: int, timed: bool) -> None:
-        quotas = [total // spec.concurrency + (1 if i < total % spec.concurrency else 0) for i in range(spec.concurrency)]
+        quotas = [
+            total // spec.concurrency + (1 if i < total % spec.concurrency else 0) for i in range(spec.concurrency)
+        ]
         await asyncio.gather(*(worker(conn, q, timed) for conn, q in zip(connections, quotas)))
 
     await asyncio.wait_for(phase(max(spec.warmup, spec.concurrency), timed=False), spec.deadline)

@@ -48,7 +48,11 @@ def main() -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((settings.host, settings.port))
     config = uvicorn.Config(
-        with_admin_routes(create_app(settings)), access_log=False, log_config=None, lifespan="on", timeout_graceful_shutdown=10
+        with_admin_routes(create_app(settings)),
+        access_log=False,
+        log_config=None,
+        lifespan="on",
+        timeout_graceful_shutdown=10,
     )
     uvicorn.Server(config).run(sockets=[sock])
 

@@ -41,13 +41,20 @@ def main() -> int:
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop the proxy too, not just this script
     deployment = kubectl(args.kubeconfig, "get", "deployment", "-n", args.namespace, workload_name(args.name))
-    secrets = {s["metadata"]["name"]: s for s in kubectl(args.kubeconfig, "get", "secrets", "-n", args.namespace)["items"]}
+    secrets = {
+        s["metadata"]["name"]: s for s in kubectl(args.kubeconfig, "get", "secrets", "-n", args.namespace)["items"]
+    }
     token_secret = secrets.get(token_secret_name(args.name))
     if token_secret is None:
         raise SystemExit(f"no token Secret {token_secret_name(args.name)} yet: is the server Ready?")
     token = base64.b64decode(token_secret["data"]["token"]).decode()
     port, admin_port = args.port or free_port(), free_port()
-    env = {**resolve_env(deployment, secrets), "HOST": "127.0.0.1", "PORT": str(port), "MCP_ADMIN_PORT": str(admin_port)}
+    env = {
+        **resolve_env(deployment, secrets),
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "MCP_ADMIN_PORT": str(admin_port),
+    }
     with running([console_script("coviu-mcp-server")], port, "/healthz", env, ready_port=admin_port) as server:
         print(f"MCP URL: {server.base_url}/mcp/{token}", flush=True)
         print("Serving until Ctrl-C.", flush=True)

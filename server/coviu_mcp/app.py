@@ -51,7 +51,11 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         upstream = CoviuClient(settings, upstream_transport)
         caller = ToolCaller(
-            tools, upstream, metrics, str(settings.public_url) if settings.public_url else None, settings.embed_max_bytes,
+            tools,
+            upstream,
+            metrics,
+            str(settings.public_url) if settings.public_url else None,
+            settings.embed_max_bytes,
             links,
         )
         server = build_server(tools, caller)

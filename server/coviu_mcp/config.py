@@ -89,9 +89,13 @@ class ServerSettings(BaseSettings):
         DEFAULT_API_BASE_URL, alias="COVIU_API_BASE_URL", description="Coviu API base URL, ending in /v1."
     )
     client_id: str = Field(alias="COVIU_CLIENT_ID", min_length=1, description="Coviu OAuth client id.")
-    client_secret: SecretStr = Field(alias="COVIU_CLIENT_SECRET", min_length=1, description="Coviu OAuth client secret.")
+    client_secret: SecretStr = Field(
+        alias="COVIU_CLIENT_SECRET", min_length=1, description="Coviu OAuth client secret."
+    )
     refresh_token: SecretStr | None = Field(
-        None, alias="COVIU_REFRESH_TOKEN", description="Optional Coviu refresh token, used instead of client credentials."
+        None,
+        alias="COVIU_REFRESH_TOKEN",
+        description="Optional Coviu refresh token, used instead of client credentials.",
     )
     token_sha256: Sha256Hex = Field(
         alias="MCP_TOKEN_SHA256", description="SHA-256 (hex) of the secret token in the MCP URL /mcp/<token>."
@@ -101,10 +105,14 @@ class ServerSettings(BaseSettings):
         description="SHA-256 (hex) of the URL token before a rotation, accepted until MCP_PREVIOUS_TOKEN_UNTIL.",
     )
     previous_token_until: Annotated[datetime, AfterValidator(_aware)] | None = Field(
-        None, alias="MCP_PREVIOUS_TOKEN_UNTIL", description="RFC 3339 instant from which the previous URL token is refused."
+        None,
+        alias="MCP_PREVIOUS_TOKEN_UNTIL",
+        description="RFC 3339 instant from which the previous URL token is refused.",
     )
     methods: CommaList = Field(
-        (), alias="MCP_METHODS", description="Comma list of read, write, custom, method names or tool names; empty: all."
+        (),
+        alias="MCP_METHODS",
+        description="Comma list of read, write, custom, method names or tool names; empty: all.",
     )
     tags: CommaList = Field((), alias="MCP_TAGS", description="Comma list of catalog tags; empty: all.")
     require_api_token: bool = Field(
@@ -120,11 +128,14 @@ class ServerSettings(BaseSettings):
         None, alias="MCP_PUBLIC_URL", description="External base URL of this server, for download links."
     )
     allowed_hosts: CommaList = Field(
-        (), alias="MCP_ALLOWED_HOSTS",
-        description="Extra Host header values accepted (host or host:port; '*' accepts any). Loopback and the public URL's host are always accepted.",
+        (),
+        alias="MCP_ALLOWED_HOSTS",
+        description="Extra Host header values accepted (host or host:port; '*' accepts any). "
+        "Loopback and the public URL's host are always accepted.",
     )
     allowed_origins: CommaList = Field(
-        (), alias="MCP_ALLOWED_ORIGINS",
+        (),
+        alias="MCP_ALLOWED_ORIGINS",
         description="Extra browser Origins accepted. Requests without Origin are always accepted.",
     )
     upstream_timeout: float = Field(30.0, gt=0, alias="MCP_UPSTREAM_TIMEOUT", description="Seconds to wait for Coviu.")
@@ -184,7 +195,9 @@ class ServerSettings(BaseSettings):
         if (self.previous_token_sha256 is None) != (self.previous_token_until is None):
             raise ValueError("MCP_PREVIOUS_TOKEN_SHA256 and MCP_PREVIOUS_TOKEN_UNTIL go together: set both or neither")
         if self.admin_port == self.port:
-            raise ValueError(f"MCP_ADMIN_PORT must differ from PORT ({self.port}): the admin port is not for MCP clients")
+            raise ValueError(
+                f"MCP_ADMIN_PORT must differ from PORT ({self.port}): the admin port is not for MCP clients"
+            )
         return self
 
     @property
@@ -207,6 +220,8 @@ def describe_environment() -> str:
     """The variables and their meaning, for --help."""
     lines = []
     for field in ServerSettings.model_fields.values():
-        default = "" if field.is_required() else f" (default: {field.default!r})" if field.default not in ((), None) else ""
+        default = (
+            "" if field.is_required() else f" (default: {field.default!r})" if field.default not in ((), None) else ""
+        )
         lines.append(f"  {field.alias:<24} {field.description}{default}")
     return "\n".join(lines)

@@ -45,7 +45,11 @@ async def triage(client: Client, seed: dict[str, Any]) -> None:
     team = await call(client, "get_single_coviu_team", {})
     say(f"team: {team['name']} ({team['team_id']})")
     queue_id = seed["waiting_queue_ids"][0]
-    calls = (await call(client, "list_all_coviu_waiting_queue_calls", {"team_id": team["team_id"], "waiting_queue_id": queue_id}))["items"]
+    calls = (
+        await call(
+            client, "list_all_coviu_waiting_queue_calls", {"team_id": team["team_id"], "waiting_queue_id": queue_id}
+        )
+    )["items"]
     now = datetime.now(UTC)
     waits = sorted(((now - _time(c["joinedAt"])).total_seconds() / 60, c["callId"]) for c in calls)
     for minutes, call_id in waits:
@@ -63,7 +67,9 @@ async def triage(client: Client, seed: dict[str, Any]) -> None:
     )
     say(f"session {session['session_id']} scheduled {session['start_time']} to {session['end_time']}")
     patient = await call(
-        client, "create_a_coviu_participant", {"session_id": session["session_id"], "display_name": "Waiting patient", "role": "guest"}
+        client,
+        "create_a_coviu_participant",
+        {"session_id": session["session_id"], "display_name": "Waiting patient", "role": "guest"},
     )
     say(f"entry URL for the patient: {patient['entry_url']}")
 
@@ -89,7 +95,8 @@ async def compliance(client: Client, http: httpx.AsyncClient, seed: dict[str, An
 async def refusals(client: Client, seed: dict[str, Any]) -> None:
     step("What the model is told when Coviu says no")
     result = await client.call_tool(
-        "create_a_coviu_participant", {"session_id": seed["finished_session_id"], "display_name": "Interpreter", "role": "guest"}
+        "create_a_coviu_participant",
+        {"session_id": seed["finished_session_id"], "display_name": "Interpreter", "role": "guest"},
     )
     say(f"adding an interpreter to a finished session -> isError={result.is_error}: {result.content[0].text}")
 
@@ -123,11 +130,18 @@ def main(argv: list[str] | None = None) -> int:
     sandbox_args = [console_script("coviu-sandbox"), "--host", "127.0.0.1", "--port", str(sandbox_port)]
     with running(sandbox_args, sandbox_port, "/_sandbox/seed") as sandbox:
         env = {
-            "COVIU_API_BASE_URL": f"{sandbox.base_url}/v1", "COVIU_CLIENT_ID": CLIENT_ID, "COVIU_CLIENT_SECRET": CLIENT_SECRET,
-            "MCP_TOKEN_SHA256": digest, "HOST": "127.0.0.1", "PORT": str(server_port), "LOG_LEVEL": "warning",
+            "COVIU_API_BASE_URL": f"{sandbox.base_url}/v1",
+            "COVIU_CLIENT_ID": CLIENT_ID,
+            "COVIU_CLIENT_SECRET": CLIENT_SECRET,
+            "MCP_TOKEN_SHA256": digest,
+            "HOST": "127.0.0.1",
+            "PORT": str(server_port),
+            "LOG_LEVEL": "warning",
             "MCP_ADMIN_PORT": str(admin_port),
         }
-        with running([console_script("coviu-mcp-server")], server_port, "/readyz", env, ready_port=admin_port) as server:
+        with running(
+            [console_script("coviu-mcp-server")], server_port, "/readyz", env, ready_port=admin_port
+        ) as server:
             url = f"{server.base_url}/mcp/{token}"
             print(f"Coviu sandbox:   {sandbox.base_url}/v1 (client {CLIENT_ID})")
             print(f"Coviu MCP server: {server.base_url}/mcp/<token> (token minted for this run)")

@@ -222,7 +222,9 @@ class TokenSource:
     async def _grant(self, form: dict[str, str]) -> _AccessToken:
         headers = {"Authorization": self._authorization, "Content-Type": "application/x-www-form-urlencoded"}
         try:
-            response = await read(await self._client.open("POST", self._token_url, {}, headers, urlencode(form).encode()))
+            response = await read(
+                await self._client.open("POST", self._token_url, {}, headers, urlencode(form).encode())
+            )
         except Unreachable as exc:
             raise UpstreamUnavailableError(f"Coviu token endpoint unreachable: {exc}") from exc
         if response.status_code in (400, 401, 403):

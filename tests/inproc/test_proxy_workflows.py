@@ -55,14 +55,20 @@ async def test_triage(mode: str) -> None:
 async def test_compliance(mode: str) -> None:
     """Session summary -> audio recording download link -> Range download through the proxy."""
     async with stack() as s, s.client(mode) as client:
-        summary = await client.call_tool("get_single_coviu_session_summary_by_id", {"id": s.seed["finished_session_id"]})
+        summary = await client.call_tool(
+            "get_single_coviu_session_summary_by_id", {"id": s.seed["finished_session_id"]}
+        )
         assert not summary.is_error
         assert summary.structured_content["actual_end_time"]
         assert summary.structured_content["participants"]
         recording = s.seed["recording"]
         result = await client.call_tool(
             "get_single_coviu_audio_recording_by_id",
-            {"team_id": s.seed["team_id"], "collection_id": recording["collection_id"], "id": recording["submission_id"]},
+            {
+                "team_id": s.seed["team_id"],
+                "collection_id": recording["collection_id"],
+                "id": recording["submission_id"],
+            },
         )
         assert not result.is_error, result.content[0].text
         meta = result.structured_content

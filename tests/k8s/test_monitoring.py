@@ -61,7 +61,9 @@ def rule_groups(chart: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def dashboard(chart: list[dict[str, Any]]) -> dict[str, Any]:
-    config_map = next(doc for doc in chart if doc["kind"] == "ConfigMap" and doc["metadata"]["name"].endswith("-dashboard"))
+    config_map = next(
+        doc for doc in chart if doc["kind"] == "ConfigMap" and doc["metadata"]["name"].endswith("-dashboard")
+    )
     assert config_map["metadata"]["labels"]["grafana_dashboard"] == "1"
     found: dict[str, Any] = json.loads(config_map["data"]["coviu-mcp-servers.json"])
     return found

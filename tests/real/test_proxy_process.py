@@ -53,7 +53,9 @@ def test_inspector_cli_legacy_era(proxy) -> None:
 
 def test_inspector_cli_modern_era(proxy, tmp_path: Path) -> None:
     config = tmp_path / "inspector.json"
-    config.write_text(json.dumps({"mcpServers": {"coviu": {"type": "http", "url": proxy.url, "protocolEra": "modern"}}}))
+    config.write_text(
+        json.dumps({"mcpServers": {"coviu": {"type": "http", "url": proxy.url, "protocolEra": "modern"}}})
+    )
     result = inspector_json(
         "--config", str(config), "--server", "coviu", "--method", "tools/call",
         "--tool-name", "get_single_coviu_team", "--format", "json",
@@ -85,10 +87,16 @@ async def test_triage_logs_no_patient_data_and_no_token(sandbox_process) -> None
             assert not session.is_error
             participant = await client.call_tool(
                 "create_a_coviu_participant",
-                {"session_id": session.structured_content["session_id"], "display_name": SENTINEL_PATIENT, "role": "guest"},
+                {
+                    "session_id": session.structured_content["session_id"],
+                    "display_name": SENTINEL_PATIENT,
+                    "role": "guest",
+                },
             )
             assert SENTINEL_PATIENT in participant.structured_content["display_name"]
-            bad = await client.call_tool("create_a_coviu_participant", {"session_id": "nope", "display_name": SENTINEL_PATIENT, "role": "guest"})
+            bad = await client.call_tool(
+                "create_a_coviu_participant", {"session_id": "nope", "display_name": SENTINEL_PATIENT, "role": "guest"}
+            )
             assert bad.is_error
         output = running.output()
     assert "tool call" in output  # the log is there, and it is not empty of calls

@@ -80,7 +80,9 @@ def test_a_wildcard_forwarded_allow_list_is_refused_at_start(sandbox_process) ->
            "HOST": "127.0.0.1", "PORT": str(free_port()), "MCP_ADMIN_PORT": str(free_port()),
            "MCP_FORWARDED_ALLOW_IPS": "*"}
     try:
-        result = subprocess.run([console_script("coviu-mcp-server")], env=env, capture_output=True, text=True, timeout=20)
+        result = subprocess.run(
+            [console_script("coviu-mcp-server")], env=env, capture_output=True, text=True, timeout=20
+        )
     except subprocess.TimeoutExpired:
         pytest.fail("the proxy started with MCP_FORWARDED_ALLOW_IPS=*")
     assert result.returncode == 2 and "MCP_FORWARDED_ALLOW_IPS" in result.stderr and "'*'" in result.stderr

@@ -27,7 +27,9 @@ def test_defaults() -> None:
 
 def test_trusted_ingress_networks_and_a_signing_key_are_accepted() -> None:
     key = "A" * 43  # 32 bytes, base64url without padding
-    settings = load_settings(**BASE, MCP_FORWARDED_ALLOW_IPS="10.0.0.0/8, 192.168.1.7,fd00::1", MCP_LINK_SIGNING_KEY=key)
+    settings = load_settings(
+        **BASE, MCP_FORWARDED_ALLOW_IPS="10.0.0.0/8, 192.168.1.7,fd00::1", MCP_LINK_SIGNING_KEY=key
+    )
     assert settings.forwarded_allow_ips == ("10.0.0.0/8", "192.168.1.7", "fd00::1")
     assert settings.link_signing_key is not None and key not in repr(settings)
 
