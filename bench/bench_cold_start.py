@@ -37,11 +37,10 @@ from common import (
 
 
 def _status(port: int, path: str) -> int | None:
-    with contextlib.suppress(OSError, ValueError):
-        with socket.create_connection(("127.0.0.1", port), timeout=1.0) as sock:
-            sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode())
-            head = sock.recv(64)
-            return int(head[9:12])
+    with contextlib.suppress(OSError, ValueError), socket.create_connection(("127.0.0.1", port), timeout=1.0) as sock:
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode())
+        head = sock.recv(64)
+        return int(head[9:12])
     return None
 
 
@@ -102,7 +101,9 @@ def main() -> int:
         for rep in range(reps):
             for name, factory in (("proxy", proxy), ("fastmcp", fastmcp)):
                 pollers: list[ReadyPoller] = []
-                with factory(box, on_start=lambda port: pollers.append(ReadyPoller(port).start())) as server:
+                with factory(
+                    box, on_start=lambda port, pollers=pollers: pollers.append(ReadyPoller(port).start())
+                ) as server:
                     pollers[0].join()
                     run = measure_one(name, server, pollers[0])
                 run["repetition"] = rep

@@ -97,7 +97,7 @@ async def one_run(plane: ControlPlane, operator: Operator, mode: str, count: int
         recorder = asyncio.ensure_future(record_deletions(api, namespace, gone, count, last.timestamp() + 120))
         began = time.monotonic()
         await create_all(api, namespace, [server_body(name, expiresAt=rfc3339(at)) for name, at in expiries.items()])
-        while await count_ready(api, namespace) < count and datetime.now(UTC) < first:
+        while await count_ready(api, namespace) < count and datetime.now(UTC) < first:  # noqa: ASYNC110 - polls the API server
             await asyncio.sleep(0.5)
         ready_before_first = await count_ready(api, namespace)
         deployed_s = time.monotonic() - began

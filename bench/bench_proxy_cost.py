@@ -164,7 +164,9 @@ def answer_size(body: bytes) -> dict[str, dict[str, int]]:
         ),
     }
     tokens = count_tokens(list(parts.values()))
-    return {name: {"bytes": len(text.encode()), "tokens": n} for (name, text), n in zip(parts.items(), tokens)}
+    return {
+        name: {"bytes": len(text.encode()), "tokens": n} for (name, text), n in zip(parts.items(), tokens, strict=True)
+    }
 
 
 def compare(

@@ -137,8 +137,8 @@ def main() -> int:
                             "proxy_rss_peak_mib": sampler.peak,
                             "load_average": load_average(),
                         }  # fmt: skip
-                        ours = run["sandbox_cpu_s"] + run["proxy_cpu_s"] + run["client_cpu_s"]
-                        run["other_cores"] = max(0.0, busy - ours / result["wall_s"])
+                        own_cpu_s = run["sandbox_cpu_s"] + run["proxy_cpu_s"] + run["client_cpu_s"]
+                        run["other_cores"] = max(0.0, busy - own_cpu_s / result["wall_s"])
                         runs.append(run)
                         print(
                             f"rep {rep + 1}/{reps} {mode:<6} {name:<6} {run['mib_per_s']:7,.0f} MiB/s "

@@ -550,7 +550,7 @@ def validate_mcp(body: bytes, era: str, page_size: int = PAGE_SIZE) -> None:
 def run_loadgen(spec: dict[str, Any], download: bool = False, timeout: float = 600) -> dict[str, Any]:
     """Run loadgen.py in its own process; its result as a dict."""
     args = [sys.executable, str(BENCH_DIR / "loadgen.py")] + (["--download"] if download else [])
-    done = subprocess.run(args, input=json.dumps(spec).encode(), capture_output=True, timeout=timeout)
+    done = subprocess.run(args, input=json.dumps(spec).encode(), capture_output=True, timeout=timeout, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"loadgen failed ({done.returncode}): {done.stderr.decode()[-2000:]}")
     return json.loads(done.stdout)

@@ -193,7 +193,7 @@ async def run_load(spec: LoadSpec) -> dict[str, Any]:
         quotas = [
             total // spec.concurrency + (1 if i < total % spec.concurrency else 0) for i in range(spec.concurrency)
         ]
-        await asyncio.gather(*(worker(conn, q, timed) for conn, q in zip(connections, quotas)))
+        await asyncio.gather(*(worker(conn, q, timed) for conn, q in zip(connections, quotas, strict=True)))
 
     await asyncio.wait_for(phase(max(spec.warmup, spec.concurrency), timed=False), spec.deadline)
     warmup_errors = len(errors)

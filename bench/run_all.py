@@ -27,7 +27,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
 ORDER = ("proxy_cost", "scale", "streaming", "cold_start", "sandbox_rss")
 EXTRA_SCRIPTS = ("sandbox_rss.py",)
-TIMEOUT_S = float(os.environ.get("BENCH_SCRIPT_TIMEOUT", 1800))
+TIMEOUT_S = float(os.environ.get("BENCH_SCRIPT_TIMEOUT", "1800"))
 
 
 def result_name(script: Path) -> str:
@@ -62,7 +62,8 @@ def main(argv: list[str]) -> int:
         print(f"\n=== {name} ({script.name}) ===", flush=True)
         started, wall0 = time.time(), time.monotonic()
         try:
-            code = subprocess.run([sys.executable, str(script)], cwd=BENCH_DIR.parent, timeout=TIMEOUT_S).returncode
+            done = subprocess.run([sys.executable, str(script)], cwd=BENCH_DIR.parent, timeout=TIMEOUT_S, check=False)
+            code = done.returncode
         except subprocess.TimeoutExpired:
             code = -1
             print(f"{name} did not finish within {TIMEOUT_S:.0f} s")

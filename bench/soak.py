@@ -88,7 +88,7 @@ async def _worker(http: httpx.AsyncClient, prober: httpx.AsyncClient, path: str,
 
 
 async def _soak(server: Any, seed: dict[str, Any], seconds: float, budget: int) -> dict[str, Any]:
-    kinds = _kinds(seed) + [("wrong-token", None)]
+    kinds = [*_kinds(seed), ("wrong-token", None)]
     counts: dict[str, int] = {}
     errors: dict[str, int] = {}
     samples: list[tuple[float, float]] = []

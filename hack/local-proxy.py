@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
 import signal
 import subprocess
@@ -58,10 +59,8 @@ def main() -> int:
     with running([console_script("coviu-mcp-server")], port, "/healthz", env, ready_port=admin_port) as server:
         print(f"MCP URL: {server.base_url}/mcp/{token}", flush=True)
         print("Serving until Ctrl-C.", flush=True)
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             server.process.wait()
-        except KeyboardInterrupt:
-            pass
     return 0
 
 

@@ -81,7 +81,7 @@ def test_a_wildcard_forwarded_allow_list_is_refused_at_start(sandbox_process) ->
            "MCP_FORWARDED_ALLOW_IPS": "*"}
     try:
         result = subprocess.run(
-            [console_script("coviu-mcp-server")], env=env, capture_output=True, text=True, timeout=20
+            [console_script("coviu-mcp-server")], env=env, capture_output=True, text=True, timeout=20, check=False
         )
     except subprocess.TimeoutExpired:
         pytest.fail("the proxy started with MCP_FORWARDED_ALLOW_IPS=*")
@@ -178,14 +178,16 @@ async def test_a_download_in_flight_ends_at_expiry(sandbox_process) -> None:
     with proxy_process(sandbox_process, MCP_EXPIRES_AT=expires.isoformat()) as running:
         link = await _recording_link(running.url, seed["large_recording"], seed["team_id"])
         received = 0
-        async with faults(sandbox_process, slow_body_delay_ms=50, slow_body_chunk_bytes=65536):
-            async with httpx.AsyncClient(timeout=30) as http:
-                with pytest.raises(httpx.HTTPError):
-                    async with http.stream("GET", link) as response:
-                        assert response.status_code == 200
-                        async for chunk in response.aiter_raw():
-                            received += len(chunk)
-                            assert datetime.now(UTC) < expires + timedelta(seconds=2), "still streaming"
+        async with (
+            faults(sandbox_process, slow_body_delay_ms=50, slow_body_chunk_bytes=65536),
+            httpx.AsyncClient(timeout=30) as http,
+        ):
+            with pytest.raises(httpx.HTTPError):
+                async with http.stream("GET", link) as response:
+                    assert response.status_code == 200
+                    async for chunk in response.aiter_raw():
+                        received += len(chunk)
+                        assert datetime.now(UTC) < expires + timedelta(seconds=2), "still streaming"
         assert datetime.now(UTC) >= expires
         assert 0 < received < seed["large_recording"]["size"]
 
