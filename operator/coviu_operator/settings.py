@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from coviu_mcp.config import DEFAULT_API_BASE_URL
+from coviu_catalog import DEFAULT_API_BASE_URL
 
 from .models import Resources
 

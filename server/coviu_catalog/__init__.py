@@ -7,10 +7,11 @@ it imports neither of them.
 from .catalog import Catalog, load_catalog, parse_catalog
 from .errors import CatalogError, EmptySelectionError, UnknownFilterValueError
 from .filters import select
-from .models import MethodClass, Pagination, Record
+from .models import DEFAULT_API_BASE_URL, MethodClass, Pagination, Record
 from .naming import tool_name
 
 __all__ = [
+    "DEFAULT_API_BASE_URL",
     "Catalog",
     "CatalogError",
     "EmptySelectionError",

@@ -1,7 +1,7 @@
 """The proxy's configuration contract: environment variables, validated once at start-up.
 
-The operator renders exactly these variables into each proxy Deployment, so this module is
-the one thing it imports from the proxy. Secrets never arrive in clear except the Coviu
+The operator renders exactly these variables into each proxy Deployment; it shares the
+catalog with the proxy but never imports it. Secrets never arrive in clear except the Coviu
 client credentials: the URL token and the API tokens come as SHA-256 hex digests.
 """
 
@@ -18,7 +18,8 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BeforeValidator, Field, HttpUrl, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-DEFAULT_API_BASE_URL = "https://api.coviu.com/v1"
+from coviu_catalog import DEFAULT_API_BASE_URL
+
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 
 
