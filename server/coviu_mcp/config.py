@@ -86,7 +86,7 @@ MIN_LINK_KEY_BYTES = 32
 class ServerSettings(BaseSettings):
     model_config = SettingsConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
-    api_base_url: HttpUrl = Field(
+    api_base_url: HttpUrl = Field(  # type: ignore[assignment]  # a str default, validated like any value
         DEFAULT_API_BASE_URL, alias="COVIU_API_BASE_URL", description="Coviu API base URL, ending in /v1."
     )
     client_id: str = Field(alias="COVIU_CLIENT_ID", min_length=1, description="Coviu OAuth client id.")

@@ -77,7 +77,9 @@ class Stream(Protocol):
     """A Coviu answer whose body is still to be read; the caller must `aclose()` it."""
 
     status_code: int
-    headers: Mapping[str, str]
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
 
     async def aread(self) -> bytes: ...
 
