@@ -12,12 +12,6 @@ DIGEST = hashlib.sha256(b"token").hexdigest()
 BASE = {"COVIU_CLIENT_ID": "id", "COVIU_CLIENT_SECRET": "secret", "MCP_TOKEN_SHA256": DIGEST}
 
 
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("COVIU_API_BASE_URL", "MCP_METHODS", "MCP_TAGS", "MCP_EXPIRES_AT", "MCP_REQUIRE_API_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-
-
 def test_defaults() -> None:
     settings = load_settings(**BASE)
     assert str(settings.api_base_url) == "https://api.coviu.com/v1"
