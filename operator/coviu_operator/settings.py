@@ -14,13 +14,10 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from coviu_catalog import DEFAULT_API_BASE_URL
 
+from .errors import SettingsError
 from .models import Resources
 
 ENV_PREFIX = "COVIU_OPERATOR_"
-
-
-class SettingsError(Exception):
-    """The operator's environment is invalid; the message names each variable."""
 
 
 def _seconds_or_iso(value: Any) -> Any:

@@ -20,11 +20,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from coviu_catalog import DEFAULT_API_BASE_URL
 
+from .errors import ConfigError
+
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
-
-
-class ConfigError(Exception):
-    """A configuration value is missing or malformed; the message names the variable."""
 
 
 def _comma_list(value: Any) -> Any:

@@ -6,7 +6,8 @@ import hashlib
 
 import pytest
 
-from coviu_mcp.config import ConfigError, describe_environment, load_settings
+from coviu_mcp.config import describe_environment, load_settings
+from coviu_mcp.errors import ConfigError
 
 DIGEST = hashlib.sha256(b"token").hexdigest()
 BASE = {"COVIU_CLIENT_ID": "id", "COVIU_CLIENT_SECRET": "secret", "MCP_TOKEN_SHA256": DIGEST}

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from coviu_mcp.config import ConfigError, load_settings
+from coviu_mcp.config import load_settings
+from coviu_mcp.errors import ConfigError
 from coviu_mcp.guard import Guard
 from coviu_mcp.metrics import ProxyMetrics
 

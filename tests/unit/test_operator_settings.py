@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 
 from coviu_operator import cli
-from coviu_operator.settings import OperatorSettings, SettingsError, load_settings
+from coviu_operator.errors import SettingsError
+from coviu_operator.settings import OperatorSettings, load_settings
 
 
 def test_defaults_are_usable() -> None:
