@@ -1,4 +1,4 @@
-"""Serve a CoviuMCPServer of the local control plane on this machine (`make local-proxy`).
+"""Serve a CoviuMCPServer of the local control plane on this machine.
 
 On the local control plane kwok marks Pods Ready but runs no container, so the URL in the
 token Secret leads nowhere. This reads the Deployment and Secrets the operator created, starts
