@@ -71,7 +71,7 @@ test: lint venv k8s-tools kube-clients node-tools promtool kstatus image-archive
 lint: venv
 	$(VENV)/bin/ruff check
 	$(VENV)/bin/mypy
-	$(VENV)/bin/lint-imports
+	$(VENV)/bin/lint-imports --cache-dir .cache/import-linter
 
 # The fast tiers only (no real processes, no cluster): for the edit-test loop.
 test-fast: venv kube-clients
