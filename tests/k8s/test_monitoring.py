@@ -83,7 +83,7 @@ def dashboard_queries(board: dict[str, Any]) -> list[str]:
 
 def variable_metrics(board: dict[str, Any]) -> list[tuple[str, str]]:
     """(metric, label) of each label_values() template variable."""
-    return [tuple(re.fullmatch(r"label_values\((\w+), (\w+)\)", v["query"]["query"]).groups())  # type: ignore[misc]
+    return [tuple(re.fullmatch(r"label_values\((\w+), (\w+)\)", v["query"]["query"]).groups())  # type: ignore[union-attr]
             for v in board["templating"]["list"] if v["type"] == "query"]
 
 
