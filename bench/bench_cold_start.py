@@ -40,11 +40,10 @@ from common import (
 
 
 def _status(port: int, path: str) -> int | None:
-    with contextlib.suppress(OSError, ValueError):
-        with socket.create_connection(("127.0.0.1", port), timeout=1.0) as sock:
-            sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode())
-            head = sock.recv(64)
-            return int(head[9:12])
+    with contextlib.suppress(OSError, ValueError), socket.create_connection(("127.0.0.1", port), timeout=1.0) as sock:
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode())
+        head = sock.recv(64)
+        return int(head[9:12])
     return None
 
 
@@ -106,7 +105,9 @@ def main() -> int:
         for rep in range(reps):
             for name, factory in (("proxy", proxy), ("fastmcp", fastmcp)):
                 pollers: list[ReadyPoller] = []
-                with factory(box, on_start=lambda port: pollers.append(ReadyPoller(port).start())) as server:
+                with factory(
+                    box, on_start=lambda port, pollers=pollers: pollers.append(ReadyPoller(port).start())
+                ) as server:
                     pollers[0].join()
                     run = measure_one(name, server, pollers[0])
                 run["repetition"] = rep
@@ -128,7 +129,8 @@ def main() -> int:
     goals = [
         {"goal": "proxy idle RSS per tenant (MiB)", "value": round(ours["idle_rss_mib"], 1), "target": "<= 55",
          "met": ours["idle_rss_mib"] <= 55},
-        {"goal": "proxy start → ready (s)", "value": round(ours["ready_s"], 3), "target": "<= 0.5", "met": ours["ready_s"] <= 0.5},
+        {"goal": "proxy start → ready (s)", "value": round(ours["ready_s"], 3), "target": "<= 0.5",
+         "met": ours["ready_s"] <= 0.5},
     ]  # fmt: skip
     print()
     print(markdown_table(
@@ -140,7 +142,8 @@ def main() -> int:
         "cold_start",
         {
             "item": 7, "machine": info, "settings": {"repetitions": reps}, "summary": summary, "ratios": ratios,
-            "goals": goals, "runs": runs, "duration_s": time.monotonic() - started, "load_average_at_end": load_average(),
+            "goals": goals, "runs": runs, "duration_s": time.monotonic() - started,
+            "load_average_at_end": load_average(),
         },
     )  # fmt: skip
     return 0

@@ -29,6 +29,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from kubernetes_asyncio import client, watch
+
 from bench_operator_scale import (
     USER,
     api_client,
@@ -39,8 +41,6 @@ from bench_operator_scale import (
     start_plane,
 )
 from common import knob, load_average, machine_info, markdown_table, percentile, write_result
-from kubernetes_asyncio import client, watch
-
 from coviu_operator.names import API_VERSION, PLURAL
 from coviu_testbed.cluster import ControlPlane
 from coviu_testbed.operator_process import OperatorProcess
@@ -98,7 +98,7 @@ async def one_run(plane: ControlPlane, operator: OperatorProcess, mode: str, cou
         recorder = asyncio.ensure_future(record_deletions(api, namespace, gone, count, last.timestamp() + 120))
         began = time.monotonic()
         await create_all(api, namespace, [server_body(name, expiresAt=rfc3339(at)) for name, at in expiries.items()])
-        while await count_ready(api, namespace) < count and datetime.now(UTC) < first:
+        while await count_ready(api, namespace) < count and datetime.now(UTC) < first:  # noqa: ASYNC110 - polls the API server
             await asyncio.sleep(0.5)
         ready_before_first = await count_ready(api, namespace)
         deployed_s = time.monotonic() - began
@@ -128,20 +128,33 @@ async def one_run(plane: ControlPlane, operator: OperatorProcess, mode: str, cou
     outside = sorted(delays[name] for name, at in expiries.items()
                      if name in delays and not (down is not None and down[0] <= at.timestamp() <= down[1]))
     run = {
-        "mode": mode, "servers": count, "gap_s": gap, "lead_s": lead, "ready_before_first_expiry": ready_before_first,
-        "removed": len(values), "missed": sorted(set(expiries) - set(gone)),
+        "mode": mode,
+        "servers": count,
+        "gap_s": gap,
+        "lead_s": lead,
+        "ready_before_first_expiry": ready_before_first,
+        "removed": len(values),
+        "missed": sorted(set(expiries) - set(gone)),
         "min_ms": values[0] * 1000 if values else float("nan"),
-        "p50_ms": percentile(values, 50) * 1000, "p90_ms": percentile(values, 90) * 1000,
-        "p99_ms": percentile(values, 99) * 1000, "max_ms": values[-1] * 1000 if values else float("nan"),
+        "p50_ms": percentile(values, 50) * 1000,
+        "p90_ms": percentile(values, 90) * 1000,
+        "p99_ms": percentile(values, 99) * 1000,
+        "max_ms": values[-1] * 1000 if values else float("nan"),
         "early": sum(1 for v in values if v < 0),
         "operator_down_s": (down[1] - down[0]) if down else 0.0,
         "expiries_while_down": len(during),
         "while_down_max_ms": during[-1] * 1000 if during else float("nan"),
-        "others_p99_ms": percentile(outside, 99) * 1000, "others_max_ms": outside[-1] * 1000 if outside else float("nan"),
+        "others_p99_ms": percentile(outside, 99) * 1000,
+        "others_max_ms": outside[-1] * 1000 if outside else float("nan"),
         "delays_ms": [round(v * 1000, 1) for v in values],
         # (expiresAt relative to the stop of the operator, delay), in expiry order: the catch-up after a restart.
-        "timeline": [(round(at.timestamp() - down[0], 2), round(delays[name] * 1000, 1))
-                     for name, at in expiries.items() if name in delays] if down else [],
+        "timeline": [
+            (round(at.timestamp() - down[0], 2), round(delays[name] * 1000, 1))
+            for name, at in expiries.items()
+            if name in delays
+        ]
+        if down
+        else [],
     }
     if after:
         run["operator_histogram"] = {key: after[key] - before.get(key, 0.0) for key in after}

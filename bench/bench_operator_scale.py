@@ -169,7 +169,9 @@ def apiserver_requests(plane: ControlPlane) -> Counter[str]:
     for line in text.splitlines():
         if not line.startswith("apiserver_request_total{"):
             continue
-        labels = dict(part.split("=", 1) for part in line[line.index("{") + 1:line.rindex("}")].split(",") if "=" in part)
+        labels = dict(
+            part.split("=", 1) for part in line[line.index("{") + 1 : line.rindex("}")].split(",") if "=" in part
+        )
         labels = {key: value.strip('"') for key, value in labels.items()}
         resource = labels.get("resource", "") + ("/" + labels["subresource"] if labels.get("subresource") else "")
         totals[f"{labels.get('verb', '?')} {resource or '(none)'}"] += int(float(line.rsplit(" ", 1)[1]))
@@ -200,7 +202,7 @@ async def persist(call: Callable[[], Awaitable[Any]], done: int, attempts: int =
                 return
             if exc.status not in (0, 429, 500, 502, 503, 504):
                 raise
-        except (aiohttp.ClientError, OSError, asyncio.TimeoutError):
+        except (TimeoutError, aiohttp.ClientError, OSError):
             pass
         await asyncio.sleep(0.5)
     raise RuntimeError("the API server did not come back")
@@ -413,7 +415,7 @@ async def faults(plane: ControlPlane, operator: OperatorProcess, count: int, see
         while time.monotonic() - converge_began < 600:
             try:
                 left = problems(await world(api, namespace), live, set(expiring))
-            except (client.ApiException, OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, client.ApiException, OSError) as exc:
                 left = [f"listing failed: {exc!r}"]
             # kopf retries an Event POST whose answer was lost (an API server or etcd going away
             # mid-request), so an Event can appear twice: counted, but it is not state.

@@ -427,7 +427,10 @@ def count_tokens(texts: Sequence[str], encoding: str = "o200k_base") -> list[int
         "print(json.dumps([len(e.encode(t)) for t in json.load(sys.stdin)]))"
     )
     done = subprocess.run(
-        [ensure_bench_venv(), "-c", code, encoding], input=json.dumps(list(texts)).encode(), capture_output=True, check=True
+        [ensure_bench_venv(), "-c", code, encoding],
+        input=json.dumps(list(texts)).encode(),
+        capture_output=True,
+        check=True,
     )
     return list(json.loads(done.stdout))
 
@@ -495,7 +498,13 @@ def legacy_handshake() -> list[dict[str, Any]]:
     initialized = {"jsonrpc": "2.0", "method": "notifications/initialized"}
     return [
         {"method": "POST", "path": "", "headers": dict(_MCP_HEADERS), "body": json.dumps(initialize), "status": 200},
-        {"method": "POST", "path": "", "headers": mcp_headers(LEGACY, TOOL), "body": json.dumps(initialized), "status": 202},
+        {
+            "method": "POST",
+            "path": "",
+            "headers": mcp_headers(LEGACY, TOOL),
+            "body": json.dumps(initialized),
+            "status": 202,
+        },
     ]
 
 
@@ -544,7 +553,7 @@ def validate_mcp(body: bytes, era: str, page_size: int = PAGE_SIZE) -> None:
 def run_loadgen(spec: dict[str, Any], download: bool = False, timeout: float = 600) -> dict[str, Any]:
     """Run loadgen.py in its own process; its result as a dict."""
     args = [sys.executable, str(BENCH_DIR / "loadgen.py")] + (["--download"] if download else [])
-    done = subprocess.run(args, input=json.dumps(spec).encode(), capture_output=True, timeout=timeout)
+    done = subprocess.run(args, input=json.dumps(spec).encode(), capture_output=True, timeout=timeout, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"loadgen failed ({done.returncode}): {done.stderr.decode()[-2000:]}")
     return json.loads(done.stdout)

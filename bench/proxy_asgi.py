@@ -20,7 +20,6 @@ from coviu_mcp.config import load_settings
 from coviu_mcp.logs import configure
 from coviu_mcp.serve import freeze_startup_heap
 
-
 _ADMIN_PATHS = ("/healthz", "/readyz", "/metrics")
 
 
@@ -50,7 +49,11 @@ def main() -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((settings.host, settings.port))
     config = uvicorn.Config(
-        with_admin_routes(create_app(settings)), access_log=False, log_config=None, lifespan="on", timeout_graceful_shutdown=10
+        with_admin_routes(create_app(settings)),
+        access_log=False,
+        log_config=None,
+        lifespan="on",
+        timeout_graceful_shutdown=10,
     )
     freeze_startup_heap()  # as the shipped proxy does before serving
     uvicorn.Server(config).run(sockets=[sock])

@@ -1,4 +1,4 @@
-"""Serve a CoviuMCPServer of the local control plane on this machine (`make local-proxy`).
+"""Serve a CoviuMCPServer of the local control plane on this machine.
 
 On the local control plane kwok marks Pods Ready but runs no container, so the URL in the
 token Secret leads nowhere. This reads the Deployment and Secrets the operator created, starts
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
 import signal
 import subprocess
@@ -42,7 +43,9 @@ def main() -> int:
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop the proxy too, not just this script
     deployment = kubectl(args.kubeconfig, "get", "deployment", "-n", args.namespace, workload_name(args.name))
-    secrets = {s["metadata"]["name"]: s for s in kubectl(args.kubeconfig, "get", "secrets", "-n", args.namespace)["items"]}
+    secrets = {
+        s["metadata"]["name"]: s for s in kubectl(args.kubeconfig, "get", "secrets", "-n", args.namespace)["items"]
+    }
     token_secret = secrets.get(token_secret_name(args.name))
     if token_secret is None:
         raise SystemExit(f"no token Secret {token_secret_name(args.name)} yet: is the server Ready?")
@@ -53,10 +56,8 @@ def main() -> int:
     with running([console_script("coviu-mcp-server")], port, "/healthz", env, ready_port=admin_port) as server:
         print(f"MCP URL: {server.base_url}/mcp/{token}", flush=True)
         print("Serving until Ctrl-C.", flush=True)
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             server.process.wait()
-        except KeyboardInterrupt:
-            pass
     return 0
 
 

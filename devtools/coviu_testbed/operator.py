@@ -50,7 +50,7 @@ class OperatorThread:
                 self.settings, self.metrics, namespaces=self.namespaces, kubeconfig=self.kubeconfig,
                 stop_flag=self._stop, ready_flag=self._ready,
             ))
-        except BaseException as exc:  # handed to the caller's thread in __exit__
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread in __exit__
             self.exception = exc
         finally:
             self._ready.set()  # never leave __enter__ waiting for an operator that died

@@ -12,15 +12,12 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from coviu_mcp.config import DEFAULT_API_BASE_URL
+from coviu_catalog import DEFAULT_API_BASE_URL
 
+from .errors import SettingsError
 from .models import Resources
 
 ENV_PREFIX = "COVIU_OPERATOR_"
-
-
-class SettingsError(Exception):
-    """The operator's environment is invalid; the message names each variable."""
 
 
 def _seconds_or_iso(value: Any) -> Any:

@@ -1,7 +1,7 @@
 """The proxy's configuration contract: environment variables, validated once at start-up.
 
-The operator renders exactly these variables into each proxy Deployment, so this module is
-the one thing it imports from the proxy. Secrets never arrive in clear except the Coviu
+The operator renders exactly these variables into each proxy Deployment; it shares the
+catalog with the proxy but never imports it. Secrets never arrive in clear except the Coviu
 client credentials: the URL token and the API tokens come as SHA-256 hex digests.
 """
 
@@ -18,14 +18,12 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BeforeValidator, Field, HttpUrl, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from coviu_catalog import DEFAULT_API_BASE_URL
 from coviu_catalog import proxy_env as env
 
-DEFAULT_API_BASE_URL = "https://api.coviu.com/v1"
+from .errors import ConfigError
+
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
-
-
-class ConfigError(Exception):
-    """A configuration value is missing or malformed; the message names the variable."""
 
 
 def _comma_list(value: Any) -> Any:
@@ -87,7 +85,7 @@ MIN_LINK_KEY_BYTES = 32
 class ServerSettings(BaseSettings):
     model_config = SettingsConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
-    api_base_url: HttpUrl = Field(
+    api_base_url: HttpUrl = Field(  # type: ignore[assignment]  # a str default, validated like any value
         DEFAULT_API_BASE_URL, alias=env.API_BASE_URL, description="Coviu API base URL, ending in /v1."
     )
     client_id: str = Field(alias=env.CLIENT_ID, min_length=1, description="Coviu OAuth client id.")
@@ -213,6 +211,8 @@ def describe_environment() -> str:
     """The variables and their meaning, for --help."""
     lines = []
     for field in ServerSettings.model_fields.values():
-        default = "" if field.is_required() else f" (default: {field.default!r})" if field.default not in ((), None) else ""
+        default = (
+            "" if field.is_required() else f" (default: {field.default!r})" if field.default not in ((), None) else ""
+        )
         lines.append(f"  {field.alias:<24} {field.description}{default}")
     return "\n".join(lines)

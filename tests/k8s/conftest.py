@@ -9,8 +9,8 @@ says how many tests ran on the real plane.
 from __future__ import annotations
 
 import os
-from datetime import timedelta
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest

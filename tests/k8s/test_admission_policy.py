@@ -33,7 +33,9 @@ def catalog_message(methods: list[str] | None = None, tags: list[str] | None = N
     return str(raised.value)
 
 
-def try_apply(plane: ControlPlane, namespace: str, body: dict[str, Any], *extra: str) -> subprocess.CompletedProcess[str]:
+def try_apply(
+    plane: ControlPlane, namespace: str, body: dict[str, Any], *extra: str
+) -> subprocess.CompletedProcess[str]:
     return plane.kubectl("apply", "-n", namespace, *extra, "-f", "-", input=yaml.safe_dump(body), check=False)
 
 

@@ -62,7 +62,9 @@ def rule_groups(chart: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def dashboard(chart: list[dict[str, Any]]) -> dict[str, Any]:
-    config_map = next(doc for doc in chart if doc["kind"] == "ConfigMap" and doc["metadata"]["name"].endswith("-dashboard"))
+    config_map = next(
+        doc for doc in chart if doc["kind"] == "ConfigMap" and doc["metadata"]["name"].endswith("-dashboard")
+    )
     assert config_map["metadata"]["labels"]["grafana_dashboard"] == "1"
     found: dict[str, Any] = json.loads(config_map["data"]["coviu-mcp-servers.json"])
     return found
@@ -82,7 +84,7 @@ def dashboard_queries(board: dict[str, Any]) -> list[str]:
 
 def variable_metrics(board: dict[str, Any]) -> list[tuple[str, str]]:
     """(metric, label) of each label_values() template variable."""
-    return [tuple(re.fullmatch(r"label_values\((\w+), (\w+)\)", v["query"]["query"]).groups())  # type: ignore[misc]
+    return [tuple(re.fullmatch(r"label_values\((\w+), (\w+)\)", v["query"]["query"]).groups())  # type: ignore[union-attr]
             for v in board["templating"]["list"] if v["type"] == "query"]
 
 

@@ -23,6 +23,7 @@ from coviu_testbed.cluster import ControlPlane, KubectlError
 from coviu_testbed.cluster.waiting import eventually
 from coviu_testbed.k8s import EXAMPLE, Cluster, apply, changed, creds, merge_patch, rfc3339, server
 
+
 async def test_the_example_becomes_ready_with_everything_owned_by_it(
     control_plane: ControlPlane, namespace: str, cluster: Cluster, api_client: client.ApiClient,
     operator: OperatorThread,

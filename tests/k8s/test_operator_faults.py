@@ -173,7 +173,7 @@ async def test_sigkill_at_random_points_during_bursts_converges_without_duplicat
         {name: token for name, token in settled.items() if name in live}, "a kill must never rotate a token"
     seen = await world(api_client, namespace)
     servers = {s["metadata"]["name"]: s for s in seen["servers"]}
-    assert {name: servers[name]["status"]["toolCount"] for name in changed} == {name: 13 for name in changed}
+    assert {name: servers[name]["status"]["toolCount"] for name in changed} == dict.fromkeys(changed, 13)
     # The status is the record of an expiry. Its Event is posted after the status is written, from
     # kopf's queue: a SIGKILL can lose it, never duplicate it (problems() checks at most one).
     assert all(condition(servers[name], "Expired")["reason"] == "Expired" for name in expiring)

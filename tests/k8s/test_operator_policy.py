@@ -81,7 +81,9 @@ async def test_a_manifest_cannot_send_credentials_or_secrets_anywhere_the_instal
     for field in ("labels: 'app'", "tolerations[0].key: an empty key", "nodeSelector: 'node-role"):
         assert field in message, "every refused field is named at once"
     events = json.loads(control_plane.kubectl("get", "events", "-n", namespace, "-o", "json").stdout)["items"]
-    warned = {e["involvedObject"]["name"] for e in events if e["reason"] == "PolicyViolation" and e["type"] == "Warning"}
+    warned = {
+        e["involvedObject"]["name"] for e in events if e["reason"] == "PolicyViolation" and e["type"] == "Warning"
+    }
     assert warned == set(ATTACKS)
 
     # A running server whose URL is moved to the attacker's host keeps its allowed Deployment.

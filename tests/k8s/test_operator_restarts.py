@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from coviu_mcp.launch import free_ports
 from coviu_operator.names import KIND
 from coviu_operator.settings import OperatorSettings
 from coviu_testbed.operator import OperatorThread
@@ -28,7 +29,6 @@ from coviu_testbed.cluster import ControlPlane
 from coviu_testbed.cluster.process import Process, wait_until
 from coviu_testbed.cluster.waiting import eventually
 from coviu_testbed.k8s import Cluster, apply, creds, merge_patch, rfc3339, server
-
 
 
 @pytest.fixture

@@ -59,7 +59,9 @@ async def test_the_old_url_works_until_the_deadline_then_gets_404(
         old_token = await cluster.token("rot")
         old_pod = start(stack, await proxy_env(api_client, cluster, "rot"))
 
-        merge_patch(control_plane, namespace, f"{KIND.lower()}/rot", {"metadata": {"annotations": {ROTATE_ANNOTATION: "1"}}})
+        merge_patch(
+            control_plane, namespace, f"{KIND.lower()}/rot", {"metadata": {"annotations": {ROTATE_ANNOTATION: "1"}}}
+        )
         await eventually(lambda: changed(cluster.token("rot"), old_token), what="a new token")
         new_token = await cluster.token("rot")
         status = await eventually(lambda: _status_with_deadline(cluster), what="previousTokenValidUntil")

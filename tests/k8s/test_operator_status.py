@@ -24,7 +24,6 @@ from coviu_testbed.k8s import Cluster, apply, creds, server
 from coviu_testbed.operator_process import OperatorProcess
 
 
-
 def count(metrics: Metrics, result: str) -> float:
     return metrics.registry.get_sample_value("coviu_operator_reconciles_total", {"result": result}) or 0.0
 

@@ -51,7 +51,7 @@ def test_custom_resource_is_validated_and_stored(
                                  "-o", "jsonpath={.spec.size}").stdout
     assert size == "3"
 
-    with pytest.raises(KubectlError, match="spec.size"):
+    with pytest.raises(KubectlError, match=r"spec\.size"):
         control_plane.kubectl("apply", "-f", "-", input=json.dumps(_widget("w2", 0, namespace)))
 
 

@@ -127,6 +127,7 @@ def test_bad_flags_exit_with_a_usage_error() -> None:
         capture_output=True,
         text=True,
         timeout=60,
+        check=False,
     )
     assert result.returncode == 2
     assert "error_rate" in result.stderr and "less than or equal to 1" in result.stderr

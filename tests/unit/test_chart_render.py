@@ -253,8 +253,6 @@ def test_the_operator_env_is_a_valid_configuration(monkeypatch: pytest.MonkeyPat
     env = env_of(docs)
     unknown = {name for name in env if name.removeprefix(ENV_PREFIX).lower() not in OperatorSettings.model_fields}
     assert not unknown, "the operator ignores these variables"
-    for name in list(OperatorSettings.model_fields):
-        monkeypatch.delenv(f"{ENV_PREFIX}{name.upper()}", raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     settings = load_settings()
@@ -383,8 +381,6 @@ def test_notes_walk_through_a_first_server_with_the_operator_names() -> None:
 
 def test_the_policy_values_become_the_operators_policy(monkeypatch: pytest.MonkeyPatch) -> None:
     """By default only Coviu's API, the operator's image and no Pod override; each list widens it."""
-    for name in list(OperatorSettings.model_fields):
-        monkeypatch.delenv(f"{ENV_PREFIX}{name.upper()}", raising=False)
     default = env_of(render())
     assert not {name for name in default if "ALLOWED" in name or "SANDBOX" in name} - {
         f"{ENV_PREFIX}ALLOWED_API_BASE_URLS"}

@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 
 from coviu_operator import cli
-from coviu_operator.settings import OperatorSettings, SettingsError, env_name, load_settings
+from coviu_operator.errors import SettingsError
+from coviu_operator.settings import OperatorSettings, env_name, load_settings
 
 
 def test_defaults_are_usable() -> None:
@@ -66,7 +67,7 @@ def test_settings_are_frozen() -> None:
 
 
 def test_per_event_success_lines_are_dropped_but_nothing_else() -> None:
-    quiet = cli._QuietPokes()
+    quiet = cli._QuietPokes()  # noqa: SLF001 - the filter is private to the command line
 
     def record(level: int, message: str) -> logging.LogRecord:
         return logging.LogRecord("kopf.objects", level, __file__, 1, message, None, None)
