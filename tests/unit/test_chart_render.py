@@ -24,8 +24,8 @@ from coviu_operator.builders import RUN_AS
 from coviu_operator.metrics import RESULTS, Metrics
 from coviu_operator.models import Server
 from coviu_operator.settings import ENV_PREFIX, OperatorSettings, load_settings
-from coviu_testbed.operator import server_body
 from coviu_testbed.cluster.binaries import binary
+from coviu_testbed.operator import server_body
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "coviu-mcp-operator"

@@ -10,10 +10,10 @@ import pytest
 from coviu_mcp.config import ServerSettings
 from coviu_operator import builders
 from coviu_operator.models import Server
-from coviu_testbed.podenv import UnresolvedEnvError, resolve_env
 from coviu_operator.secrets import sha256_hex
 from coviu_operator.settings import OperatorSettings
 from coviu_testbed.operator import credentials_secret, secret_body, server_body
+from coviu_testbed.podenv import UnresolvedEnvError, resolve_env
 
 TOKEN = "t" * 43
 HASH = "c" * 64
