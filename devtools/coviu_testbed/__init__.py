@@ -9,6 +9,7 @@
 - `invariants`: what a namespace must look like after faults.
 - `podenv`: a Deployment's proxy environment, resolved as the kubelet would.
 - `demo`: the triage and compliance workflows through a real MCP client.
+- `errors`: the tree of the bed's own failures, all under `TestbedError`.
 
 None of it ships in the product: it is the coviu-mcp-devtools distribution (devtools/).
 """

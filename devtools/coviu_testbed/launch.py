@@ -22,8 +22,10 @@ from pathlib import Path
 
 import httpx
 
+from .errors import TestbedError
 
-class LaunchError(RuntimeError):
+
+class LaunchError(TestbedError, RuntimeError):
     """A child process exited or never became ready; the message carries its last output."""
 
 

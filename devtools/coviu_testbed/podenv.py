@@ -12,8 +12,10 @@ from typing import Any
 
 from coviu_operator.builders import CONTAINER_NAME
 
+from .errors import TestbedError
 
-class UnresolvedEnvError(LookupError):
+
+class UnresolvedEnvError(TestbedError, LookupError):
     """A non-optional secretKeyRef points at a Secret or key that is not there."""
 
 

@@ -17,6 +17,8 @@ import yaml
 from coviu_operator.names import KIND, SECRET_SERVERS_ANNOTATION
 from coviu_testbed.cluster import ControlPlane
 
+from .errors import TestbedError
+
 ROOT = Path(__file__).resolve().parents[2]
 IMAGES = ROOT / ".cache" / "images"
 PRODUCT_IMAGE = "localhost/coviu-mcp-operator:dev"
@@ -45,7 +47,7 @@ HOPELESS = {"ErrImageNeverPull", "ErrImagePull", "ImagePullBackOff", "InvalidIma
 figures: dict[str, float | str] = {}
 
 
-class PodFailed(AssertionError):
+class PodFailed(TestbedError, AssertionError):
     """A Pod did not become Ready; the message holds its status, events and logs."""
 
 
@@ -66,7 +68,7 @@ def restricted_pod_spec(containers: list[dict[str, Any]], **extra: Any) -> dict[
     }
 
 
-class MissingImageError(FileNotFoundError):
+class MissingImageError(TestbedError, FileNotFoundError):
     """An image archive of ``make image`` is not there."""
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..errors import TestbedError
+
 ROOT = Path(__file__).resolve().parents[3]
 SERVER_BIN = Path(os.environ.get("K8S_BIN_DIR", ROOT / ".cache" / "k8s" / "bin"))
 CLIENT_BIN = Path(os.environ.get("KUBE_CLIENTS_DIR", ROOT / ".cache" / "bin"))
@@ -32,7 +34,7 @@ _SOURCES: dict[str, tuple[Path, str]] = {
 KWOK_STAGES = SERVER_BIN.parent / "kwok-stages.yaml"
 
 
-class MissingBinaryError(FileNotFoundError):
+class MissingBinaryError(TestbedError, FileNotFoundError):
     """A binary the control plane needs has not been built or installed."""
 
 

@@ -40,6 +40,7 @@ import yaml
 
 from coviu_testbed.launch import free_ports
 
+from ..errors import TestbedError
 from . import network, services
 from .binaries import binary, kwok_stages
 from .certs import CertificateAuthority, KeyPair, write_service_account_keys
@@ -76,7 +77,7 @@ START_TIMEOUT = 120.0  # generous: two cores may be busy with other test process
 PORT_ATTEMPTS = 3
 
 
-class ApiError(RuntimeError):
+class ApiError(TestbedError, RuntimeError):
     """The API server refused a request made with ControlPlane.api()."""
 
     def __init__(self, method: str, path: str, status: int, body: str) -> None:
@@ -84,7 +85,7 @@ class ApiError(RuntimeError):
         self.status = status
 
 
-class KubectlError(subprocess.CalledProcessError):
+class KubectlError(TestbedError, subprocess.CalledProcessError):
     """A failed kubectl call; the message carries kubectl's own error output."""
 
     def __str__(self) -> str:

@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 from typing import IO
 
+from ..errors import TestbedError
+
 BRIDGE = "cvnode0"
 POD_CIDR = "10.245.0.0/24"  # kwok's fake Pods use 10.244.0.0/16; the machine uses neither
 GATEWAY = "10.245.0.1"  # the bridge's address: API server, CoreDNS and kubelet bind here
@@ -38,7 +40,7 @@ FORWARDING = Path("/proc/sys/net/ipv4/ip_forward")
 BRIDGE_NF = Path("/proc/sys/net/bridge/bridge-nf-call-iptables")
 
 
-class NodeSetupError(RuntimeError):
+class NodeSetupError(TestbedError, RuntimeError):
     """The machine cannot host the real node; the message says what is missing."""
 
 

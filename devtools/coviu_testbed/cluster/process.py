@@ -22,12 +22,14 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from ..errors import TestbedError
+
 _PR_SET_PDEATHSIG = 1
 # Resolved once in the parent: the child, between fork and exec, must not load libraries.
 _prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform == "linux" else None
 
 
-class ProcessExited(RuntimeError):
+class ProcessExited(TestbedError, RuntimeError):
     """A component exited while it was expected to run."""
 
 
