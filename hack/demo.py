@@ -26,8 +26,8 @@ from tests.cluster import ControlPlane, MissingBinaryError, ProcessExited  # noq
 from tests.cluster.network import NodeSetupError  # noqa: E402
 from tests.k8s.operator_support import helm, new_namespace, rfc3339  # noqa: E402
 from tests.k8s.real_pods import (  # noqa: E402
-    CHART_VALUES, PRODUCT_IMAGE, RESTRICTED, SANDBOX_HOST, SANDBOX_SELECTOR, MissingImageError, PodFailed, import_images,
-    sandbox_manifests, start_pod, wait_ready, wait_succeeded,
+    PRODUCT_IMAGE, RESTRICTED, SANDBOX_HOST, SANDBOX_SELECTOR, MissingImageError, PodFailed, chart_values,
+    import_images, sandbox_manifests, start_pod, wait_ready, wait_succeeded,
 )
 
 CHART = ROOT / "charts" / "coviu-mcp-operator"
@@ -56,7 +56,7 @@ def story(plane: ControlPlane) -> None:
     began = step("helm install coviu charts/coviu-mcp-operator (the operator runs as a Pod)")
     operators, clinic = new_namespace(plane, RESTRICTED), new_namespace(plane, RESTRICTED)
     values = plane.workdir / "demo-values.yaml"
-    values.write_text(yaml.safe_dump(CHART_VALUES))
+    values.write_text(yaml.safe_dump(chart_values(clinic)))
     helm(plane, "install", "coviu", str(CHART), "-n", operators, "-f", str(values))
     wait_ready(plane, operators, OPERATOR)
     show(plane, "get", "pods", "-n", operators, "-o", "wide")
