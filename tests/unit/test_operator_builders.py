@@ -50,7 +50,8 @@ def test_the_deployment_is_exactly_the_hardened_proxy() -> None:
     assert builders.deployment(server(), SETTINGS, HASH) == {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": meta("demo-mcp"),
+        "metadata": meta("demo-mcp", annotations={  # the shares it uses (withdrawal.py)
+            "mcp.coviu.dev/shares": '[["credentials","coviu-credentials",["client_id","client_secret","refresh_token"]]]'}),
         "spec": {
             "revisionHistoryLimit": 3,
             "selector": {"matchLabels": SELECTOR},
