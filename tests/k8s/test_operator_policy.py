@@ -13,6 +13,7 @@ Secret value, and no workload that references a Secret not shared with it.
 from __future__ import annotations
 
 import base64
+import logging
 import hashlib
 import json
 from typing import Any
@@ -242,3 +243,28 @@ async def test_a_tenant_who_cannot_read_secrets_obtains_no_secret_value_through_
         assert refs <= shared | {"allowed-mcp-link-key"}, refs
     unlabelled = control_plane.kubectl("get", "secret", "-n", namespace, "payments", "-o", "json").stdout
     assert SECRET_USE_LABEL not in unlabelled
+
+
+async def test_the_api_server_sends_the_operator_only_shared_secrets(
+    control_plane: ControlPlane, namespace: str, cluster: Cluster, operator: OperatorThread,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue 14, attack 8: the Secret watch is filtered by the API server on the share label, so a
+    Secret nobody shared never reaches the operator, not even as a watch event it ignores."""
+    caplog.set_level(logging.DEBUG)
+    apply(control_plane, namespace, secret("payments", api_key=STRIPE_KEY),
+          _own_credentials(namespace, "watched"), server(namespace, "watched", credentialsSecretRef={
+              "name": "creds-watched"}))
+    await eventually(lambda: cluster.ready("watched"), what="watched Ready")
+    control_plane.kubectl("annotate", "-n", namespace, "secret/payments", "secret/creds-watched", "touched=1")
+
+    def seen(name: str) -> bool:  # kopf logs every handler it runs with the object's reference
+        wanted = {"kind": "Secret", "namespace": namespace, "name": name}
+        return any(wanted.items() <= (getattr(r, "k8s_ref", None) or {}).items() for r in caplog.records)
+
+    await eventually(lambda: _true(seen("creds-watched")), what="the shared Secret's events to arrive")
+    assert not seen("payments"), "an unshared Secret reached the operator"
+
+
+async def _true(value: bool) -> bool:
+    return value
