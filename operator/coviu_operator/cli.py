@@ -21,7 +21,7 @@ from coviu_catalog import load_catalog
 
 from . import handlers
 from .catchup import catch_up
-from .controller import Runtime, Turns, Wakeups
+from .controller import Runtime, Turns, Wakeups, release_terminating
 from .expiry import Clock, SystemClock
 from .kube import Kube
 from .metrics import Metrics
@@ -49,6 +49,7 @@ async def run_operator(
         now, turns = clock or SystemClock(), Turns()
         expiries = asyncio.create_task(catch_up(kube, now, metrics, turns, namespaces))
         runtime = Runtime(Context(settings, kube, load_catalog().records, now), Wakeups(), metrics, turns)
+        releases = asyncio.create_task(release_terminating(kube, namespaces, logger)) if namespaces else None
         try:
             await kopf.operator(
                 registry=handlers.registry,
@@ -65,6 +66,8 @@ async def run_operator(
             )
         finally:
             expiries.cancel()
+            if releases is not None:
+                releases.cancel()
 
 
 class _QuietPokes(logging.Filter):

@@ -191,15 +191,15 @@ async def _deploy(this: _Pass, problems: list[InputError]) -> Outcome:
     refs = _children(server)
     found = dict(zip(refs, await asyncio.gather(*(kube.find(ref) for ref in refs)), strict=True))
     existing, stored_key = found[refs[0]], found[refs[1]]
-    running = found[refs[3]] if found[refs[3]] is not None and controlled_by(found[refs[3]], server.metadata.uid) \
-        else None
+    deployment = found[refs[3]]
+    running = deployment if deployment is not None and controlled_by(deployment, server.metadata.uid) else None
     taken = conflicts({ref: obj for ref, obj in found.items() if ref not in refs[:2]}, server.metadata.uid)
     if taken:
         problems.append(conflict_error(taken))
     _attempt(problems, owned_token, existing, server)  # TokenSecretConflict when its name is taken
     _attempt(problems, policy.check_spec, server, this.ctx.settings)
     names = sorted({name for _, name, _ in withdrawal.shares(server) + withdrawal.recorded(running)})
-    secrets = dict(zip(names, await asyncio.gather(*(kube.get(_secret(ns, name)) for name in names)), strict=True))
+    secrets = {name: await kube.get(_secret(ns, name)) for name in names}
     credentials = _attempt(problems, policy.use_credentials, secrets[spec.credentials_secret_ref.name], server)
     api_tokens: tuple[str, ...] | None = ()
     if spec.require_api_token_auth and spec.api_token_secret_ref is not None:
@@ -217,11 +217,20 @@ async def _deploy(this: _Pass, problems: list[InputError]) -> Outcome:
         withdrawn = withdrawal.withdrawn(running, secrets, server, previous_reason)
         if withdrawn is None:
             return replace(_blocked(this, problems, existing), children=ours)
-        if running is not None and await kube.delete(refs[3], running["metadata"]["uid"]):
-            ours.pop(refs[3], None)
-        rest = [p for p in problems if p.message not in withdrawn.message]
-        return replace(_blocked(this, [withdrawn, *rest], existing, workload=False), children=ours)
+        return await _withdraw(this, withdrawn, problems, running, existing, ours)
     return await _apply(this, decision, credentials, signing_key, api_tokens, found)
+
+
+async def _withdraw(this: _Pass, withdrawn: InputError, problems: list[InputError], running: dict[str, Any] | None,
+                    existing: dict[str, Any] | None, ours: dict[Ref, str]) -> Outcome:
+    """A share the workload depends on was withdrawn: remove the server's own Deployment (by UID)
+    and say so first; the problems it already names are not repeated."""
+    if running is not None:
+        ref = _children(this.server)[3]
+        if await this.ctx.kube.delete(ref, running["metadata"]["uid"]):
+            ours.pop(ref, None)
+    rest = [p for p in problems if p.message not in withdrawn.message]
+    return replace(_blocked(this, [withdrawn, *rest], existing, workload=False), children=ours)
 
 
 def _blocked(this: _Pass, problems: list[InputError], existing: dict[str, Any] | None,
