@@ -8,23 +8,24 @@ CACHE := $(CURDIR)/.cache
 K8S_BIN := $(CACHE)/k8s/bin
 NODE_DIR := $(CACHE)/node
 
-.PHONY: help demo demo-proxy test test-fast bench cluster venv k8s-tools kube-clients node-tools node-packages lock clean image image-archive chart-lint crd admission-policy promtool kstatus soak chaos
+.PHONY: help demo demo-proxy test test-fast lint bench cluster venv k8s-tools kube-clients node-tools node-packages lock clean image image-archive chart-lint crd admission-policy promtool kstatus soak chaos
 
 help:
 	@echo "make demo   - the operator story on a real node: chart, CoviuMCPServer, workflows through its URL, expiry"
 	@echo "make demo-proxy - the triage and compliance workflows through one proxy against the sandbox (quick)"
 	@echo "make test   - install everything and run the whole test suite (unit, in-process, real processes, real cluster)"
+	@echo "make lint   - ruff, mypy (strict on the shipped packages) and the import contracts (also part of make test)"
 	@echo "make bench  - run the benchmark scripts in bench/"
 	@echo "make soak   - 30 minutes of mixed load through one proxy"
 	@echo "make chaos  - operator fault injection with 1,000 servers on a local control plane"
 	@echo "make cluster - start a local control plane in the foreground and print its KUBECONFIG"
 	@echo "make image  - build the product image and the sandbox image (no registry needed)"
 
-$(VENV)/.installed: pyproject.toml constraints.txt
+$(VENV)/.installed: pyproject.toml devtools/pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "Installing Python packages into $(VENV) (log: $(VENV)/install.log)"
 	@$(PY) -m pip install --upgrade pip -c constraints.txt > $(VENV)/install.log 2>&1 \
-	  && $(PY) -m pip install -c constraints.txt -e '.[test]' >> $(VENV)/install.log 2>&1 \
+	  && $(PY) -m pip install -c constraints.txt -e '.[test]' -e ./devtools >> $(VENV)/install.log 2>&1 \
 	  || { tail -30 $(VENV)/install.log; exit 1; }
 	touch $@
 
@@ -63,8 +64,14 @@ $(NODE_DIR)/.installed: hack/node/package.json hack/node/package-lock.json
 	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-test: venv k8s-tools kube-clients node-tools promtool kstatus image-archive
+test: lint venv k8s-tools kube-clients node-tools promtool kstatus image-archive
 	$(PY) -m pytest
+
+# Lint, types and the architecture's import contracts (pyproject.toml); any violation fails.
+lint: venv
+	$(VENV)/bin/ruff check
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --cache-dir .cache/import-linter
 
 # The fast tiers only (no real processes, no cluster): for the edit-test loop.
 test-fast: venv kube-clients
@@ -77,7 +84,7 @@ demo: venv k8s-tools kube-clients image-archive
 
 # The proxy alone: the workflows through a real MCP client against the sandbox, on loopback.
 demo-proxy: venv
-	$(PY) -m coviu_mcp.demo
+	$(PY) -m coviu_testbed.demo
 
 bench: venv k8s-tools kube-clients
 	$(PY) bench/run_all.py
@@ -127,8 +134,8 @@ promtool:
 # Refresh constraints.txt from a clean resolve of pyproject.toml.
 lock:
 	rm -rf $(CACHE)/lock-venv && $(PYTHON) -m venv $(CACHE)/lock-venv
-	$(CACHE)/lock-venv/bin/pip install -q -e '.[test]'
+	$(CACHE)/lock-venv/bin/pip install -q -e '.[test]' -e ./devtools
 	$(CACHE)/lock-venv/bin/pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info devtools/build devtools/*.egg-info

@@ -18,7 +18,6 @@ import statistics
 import time
 
 from common import knob, markdown_table, write_result
-
 from coviu_mcp.config import load_settings
 from coviu_mcp.guard import Guard
 from coviu_mcp.metrics import ProxyMetrics
@@ -50,10 +49,15 @@ def main() -> None:
         assert refusal is not None and refusal.response.status_code == 404
     near_median, far_median = statistics.median(timings["near"]), statistics.median(timings["far"])
     p_value = _permutation_p(timings["near"], timings["far"])
-    print(markdown_table(
-        ["guess", "samples", "median ns", "p90 ns"],
-        [[kind, len(values), statistics.median(values), sorted(values)[int(len(values) * 0.9)]] for kind, values in timings.items()],
-    ))
+    print(
+        markdown_table(
+            ["guess", "samples", "median ns", "p90 ns"],
+            [
+                [kind, len(values), statistics.median(values), sorted(values)[int(len(values) * 0.9)]]
+                for kind, values in timings.items()
+            ],
+        )
+    )
     print(f"near - far median difference: {near_median - far_median:+.0f} ns; permutation p-value {p_value:.3f}")
     write_result("auth_timing", {
         "samples_each": samples, "near_median_ns": near_median, "far_median_ns": far_median,

@@ -29,8 +29,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from kubernetes_asyncio import client, watch
+
 from bench_operator_scale import (
-    Operator,
+    USER,
     api_client,
     create_all,
     create_namespace,
@@ -39,10 +41,9 @@ from bench_operator_scale import (
     start_plane,
 )
 from common import knob, load_average, machine_info, markdown_table, percentile, write_result
-from kubernetes_asyncio import client, watch
-
 from coviu_operator.names import API_VERSION, PLURAL
-from tests.cluster import ControlPlane
+from coviu_testbed.cluster import ControlPlane
+from coviu_testbed.operator_process import OperatorProcess
 
 GROUP, VERSION = API_VERSION.split("/")
 MODES = ("steady", "restart", "kill")
@@ -78,13 +79,13 @@ async def count_ready(api: client.ApiClient, namespace: str) -> int:
     return sum(1 for obj in listed["items"] if is_ready(obj))
 
 
-def teardown_histogram(operator: Operator) -> dict[str, float]:
+def teardown_histogram(operator: OperatorProcess) -> dict[str, float]:
     """The operator's own view: coviu_operator_teardown_delay_seconds (cumulative buckets)."""
     samples = operator.metric("coviu_operator_teardown_delay_seconds")
     return {key: value for key, value in samples.items() if key.startswith(("_bucket", "_count", "_sum"))}
 
 
-async def one_run(plane: ControlPlane, operator: Operator, mode: str, count: int, gap: float) -> dict[str, Any]:
+async def one_run(plane: ControlPlane, operator: OperatorProcess, mode: str, count: int, gap: float) -> dict[str, Any]:
     namespace = f"expiry-{mode}"
     create_namespace(plane, namespace)
     api = await api_client(plane)
@@ -97,7 +98,7 @@ async def one_run(plane: ControlPlane, operator: Operator, mode: str, count: int
         recorder = asyncio.ensure_future(record_deletions(api, namespace, gone, count, last.timestamp() + 120))
         began = time.monotonic()
         await create_all(api, namespace, [server_body(name, expiresAt=rfc3339(at)) for name, at in expiries.items()])
-        while await count_ready(api, namespace) < count and datetime.now(UTC) < first:
+        while await count_ready(api, namespace) < count and datetime.now(UTC) < first:  # noqa: ASYNC110 - polls the API server
             await asyncio.sleep(0.5)
         ready_before_first = await count_ready(api, namespace)
         deployed_s = time.monotonic() - began
@@ -127,20 +128,33 @@ async def one_run(plane: ControlPlane, operator: Operator, mode: str, count: int
     outside = sorted(delays[name] for name, at in expiries.items()
                      if name in delays and not (down is not None and down[0] <= at.timestamp() <= down[1]))
     run = {
-        "mode": mode, "servers": count, "gap_s": gap, "lead_s": lead, "ready_before_first_expiry": ready_before_first,
-        "removed": len(values), "missed": sorted(set(expiries) - set(gone)),
+        "mode": mode,
+        "servers": count,
+        "gap_s": gap,
+        "lead_s": lead,
+        "ready_before_first_expiry": ready_before_first,
+        "removed": len(values),
+        "missed": sorted(set(expiries) - set(gone)),
         "min_ms": values[0] * 1000 if values else float("nan"),
-        "p50_ms": percentile(values, 50) * 1000, "p90_ms": percentile(values, 90) * 1000,
-        "p99_ms": percentile(values, 99) * 1000, "max_ms": values[-1] * 1000 if values else float("nan"),
+        "p50_ms": percentile(values, 50) * 1000,
+        "p90_ms": percentile(values, 90) * 1000,
+        "p99_ms": percentile(values, 99) * 1000,
+        "max_ms": values[-1] * 1000 if values else float("nan"),
         "early": sum(1 for v in values if v < 0),
         "operator_down_s": (down[1] - down[0]) if down else 0.0,
         "expiries_while_down": len(during),
         "while_down_max_ms": during[-1] * 1000 if during else float("nan"),
-        "others_p99_ms": percentile(outside, 99) * 1000, "others_max_ms": outside[-1] * 1000 if outside else float("nan"),
+        "others_p99_ms": percentile(outside, 99) * 1000,
+        "others_max_ms": outside[-1] * 1000 if outside else float("nan"),
         "delays_ms": [round(v * 1000, 1) for v in values],
         # (expiresAt relative to the stop of the operator, delay), in expiry order: the catch-up after a restart.
-        "timeline": [(round(at.timestamp() - down[0], 2), round(delays[name] * 1000, 1))
-                     for name, at in expiries.items() if name in delays] if down else [],
+        "timeline": [
+            (round(at.timestamp() - down[0], 2), round(delays[name] * 1000, 1))
+            for name, at in expiries.items()
+            if name in delays
+        ]
+        if down
+        else [],
     }
     if after:
         run["operator_histogram"] = {key: after[key] - before.get(key, 0.0) for key in after}
@@ -163,7 +177,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="coviu-bench-expiry-") as scratch:
         folder = os.environ.get("BENCH_OPERATOR_LOGS") or scratch
         plane = start_plane(keep_workdir=os.environ.get("BENCH_KEEP", "") not in ("", "0"))
-        operator = Operator(plane, Path(folder), "--all-namespaces", count_requests=False)
+        operator = OperatorProcess(str(plane.user_kubeconfig(USER)), None, Path(folder))
         try:
             operator.start()
             for mode in modes:

@@ -1,6 +1,6 @@
 """Item 5 of the benchmarks (operator scale) and the long version of the operator fault test.
 
-On the control-plane harness (tests/cluster: etcd, kube-apiserver, controller-manager, scheduler,
+On the control-plane harness (coviu_testbed.cluster: etcd, kube-apiserver, controller-manager, scheduler,
 kwok), with the operator running as the real `coviu-mcp-operator` process (cluster-wide, as a
 user bound to exactly its documented ClusterRole):
 
@@ -12,12 +12,12 @@ user bound to exactly its documented ClusterRole):
 2. Faults (the long operator fault test, `make chaos`, which sets BENCH_OPERATOR_FAULTS=1): half of the
    servers deleted and as many created, in bursts, some expiring at random instants, while the
    operator is SIGKILLed at random points, the API server and etcd are restarted. Then the whole
-   namespace is checked with the same invariants as tests/k8s/test_operator_faults.py: every
+   namespace is checked with the invariants of tests/k8s/test_operator_faults.py (coviu_testbed.invariants): every
    live server Ready with exactly one of each child and one ReplicaSet, every expired one torn
    down, every deleted one gone with its children, nothing announced twice, no token rotated.
 
-The operator's requests are counted inside its own process: it is started through a launcher
-that adds an aiohttp trace hook to every client session (kopf's and the Kubernetes client's),
+The operator's requests are counted inside its own process: it is started (coviu_testbed.operator_process)
+through a launcher that adds an aiohttp trace hook to every client session (kopf's and the Kubernetes client's),
 then runs the installed `coviu-mcp-operator` script unchanged. CPU and RSS come from /proc.
 Random choices come from a seeded RNG (BENCH_OPERATOR_SEED).
 """
@@ -28,14 +28,10 @@ import asyncio
 import json
 import os
 import random
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -53,83 +49,25 @@ from common import (
     write_result,
 )
 
-sys.path.insert(0, str(ROOT))
+import aiohttp
+import yaml
+from kubernetes_asyncio import client, config, watch
 
-import aiohttp  # noqa: E402
-import yaml  # noqa: E402
-from kubernetes_asyncio import client, config, watch  # noqa: E402
-
-from coviu_operator.names import (  # noqa: E402
+from coviu_operator.names import (
     API_VERSION,
     CREDENTIALS_USE,
     PLURAL,
     SECRET_SERVERS_ANNOTATION,
     SECRET_USE_LABEL,
 )
-from coviu_operator.rbac import cluster_role  # noqa: E402
-from tests.cluster import ControlPlane, controlplane  # noqa: E402
-from coviu_mcp.launch import free_ports  # noqa: E402
+from coviu_operator.rbac import cluster_role
+from coviu_testbed.cluster import ControlPlane, controlplane
+from coviu_testbed.invariants import problems, world
+from coviu_testbed.operator_process import OperatorProcess
 
 GROUP, VERSION = API_VERSION.split("/")
 USER = "coviu-operator-bench"
 CRD = ROOT / "crds" / "coviumcpservers.yaml"
-OPERATOR_SCRIPT = Path(sys.executable).with_name("coviu-mcp-operator")
-
-# Runs in the operator's process: count every HTTP request of every aiohttp session by verb and
-# resource, serve the counts on BENCH_COUNTS_PORT, then run the installed console script as is.
-LAUNCHER = r'''
-import collections, http.server, json, os, runpy, sys, threading
-import aiohttp
-
-counts = collections.Counter()
-
-def classify(method, url, headers):
-    parts = [p for p in url.path.split("/") if p]
-    if not parts or parts[0] not in ("api", "apis"):
-        return f"{method} {url.path}"
-    rest = parts[2:] if parts[0] == "api" else parts[3:]
-    if len(rest) > 2 and rest[0] == "namespaces":
-        rest = rest[2:]
-    if not rest:
-        return "GET discovery"
-    resource = rest[0] + ("/" + rest[2] if len(rest) > 2 else "")
-    if method == "GET":
-        verb = "WATCH" if url.query.get("watch") in ("true", "1") else "GET" if len(rest) > 1 else "LIST"
-    elif method == "PATCH":
-        verb = "APPLY" if "apply-patch" in str(headers.get("Content-Type", "")) else "PATCH"
-    else:
-        verb = method
-    return f"{verb} {resource}"
-
-async def on_request_start(session, context, params):
-    counts[classify(params.method, params.url, params.headers)] += 1
-
-trace = aiohttp.TraceConfig()
-trace.on_request_start.append(on_request_start)
-original = aiohttp.ClientSession.__init__
-
-def init(self, *args, trace_configs=None, **kwargs):
-    original(self, *args, trace_configs=[*(trace_configs or []), trace], **kwargs)
-
-aiohttp.ClientSession.__init__ = init
-
-class Counts(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = json.dumps(dict(counts.copy())).encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-server = http.server.ThreadingHTTPServer(("127.0.0.1", int(os.environ["BENCH_COUNTS_PORT"])), Counts)
-threading.Thread(target=server.serve_forever, daemon=True).start()
-script = sys.argv[1]
-sys.argv = sys.argv[1:]
-runpy.run_path(script, run_name="__main__")
-'''
 
 
 # ----------------------------------------------------------------------------- the harness
@@ -161,100 +99,6 @@ def create_namespace(plane: ControlPlane, namespace: str) -> None:
             "annotations": {SECRET_SERVERS_ANNOTATION: "*"}},
         "stringData": {"client_id": "bench-client", "client_secret": "bench-secret"},
     })
-
-
-class Operator:
-    """The real `coviu-mcp-operator` command as a process; start() again after kill() or stop()."""
-
-    def __init__(self, plane: ControlPlane, log_dir: Path, *args: str, count_requests: bool = True,
-                 **env: str) -> None:
-        self.kubeconfig = str(plane.user_kubeconfig(USER))
-        self.log_dir, self.args, self.env, self.count_requests = log_dir, list(args), env, count_requests
-        self.process: subprocess.Popen[bytes] | None = None
-        self.starts = 0
-        self.metrics_port = self.health_port = self.counts_port = 0
-        self.past_counts: Counter[str] = Counter()  # of processes that are gone
-        self.past_reconciles = 0.0
-        self.pids: list[int] = []
-
-    def start(self, timeout: float = 120.0) -> float:
-        """Start it and wait until its liveness endpoint answers; the seconds that took."""
-        began = time.monotonic()
-        self.starts += 1
-        self.metrics_port, self.health_port, self.counts_port = free_ports(3)
-        env = {**os.environ, "COVIU_OPERATOR_METRICS_PORT": str(self.metrics_port),
-               "COVIU_OPERATOR_HEALTH_PORT": str(self.health_port), "BENCH_COUNTS_PORT": str(self.counts_port),
-               **self.env}
-        args = [str(OPERATOR_SCRIPT), "--kubeconfig", self.kubeconfig, "--log-format", "json", *self.args]
-        command = [sys.executable, "-c", LAUNCHER, *args] if self.count_requests else args
-        with (self.log_dir / f"operator.{self.starts}.log").open("wb") as log:
-            self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                            start_new_session=True)
-        self.pids.append(self.process.pid)
-        while _get(f"http://127.0.0.1:{self.health_port}/healthz") is None:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the operator exited with {self.process.returncode}")
-            if time.monotonic() - began > timeout:
-                raise TimeoutError("the operator did not come up")
-            time.sleep(0.02)
-        return time.monotonic() - began
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def _retire(self) -> None:
-        """Keep the counts of a process that is about to go."""
-        self.past_counts = self.counts()
-        self.past_reconciles = self.reconciles()
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self._retire()
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> int:
-        if self.process is None or self.process.poll() is not None:
-            return 0
-        self._retire()
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            return self.process.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            return self.process.wait(10)
-
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def counts(self) -> Counter[str]:
-        """Requests by 'VERB resource' since the first start (the counts of a SIGKILLed process are
-        those read just before the kill)."""
-        now = json.loads(_get(f"http://127.0.0.1:{self.counts_port}/") or "{}") if self.running() else {}
-        return self.past_counts + Counter(now)
-
-    def metric(self, name: str) -> dict[str, float]:
-        """Samples of one metric of the running process, by their label string."""
-        text = (_get(f"http://127.0.0.1:{self.metrics_port}/metrics") or "") if self.running() else ""
-        out = {}
-        for line in text.splitlines():
-            if line.startswith(name):
-                key, value = line.rsplit(" ", 1)
-                out[key[len(name):]] = float(value)
-        return out
-
-    def reconciles(self) -> float:
-        return self.past_reconciles + sum(self.metric("coviu_operator_reconciles_total").values())
-
-
-def _get(url: str) -> str | None:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.read().decode() if response.status == 200 else None
-    except (urllib.error.URLError, OSError):
-        return None
 
 
 class Sampler:
@@ -309,7 +153,7 @@ class Sampler:
         return {name: self.cpu(name) for name in self._cpu}
 
 
-def plane_pids(plane: ControlPlane, operator: Operator | None = None) -> Callable[[], dict[str, int]]:
+def plane_pids(plane: ControlPlane, operator: OperatorProcess | None = None) -> Callable[[], dict[str, int]]:
     def pids() -> dict[str, int]:
         found = {name: process.pid for name, process in plane.processes.items()}
         if operator is not None and operator.running():
@@ -325,7 +169,9 @@ def apiserver_requests(plane: ControlPlane) -> Counter[str]:
     for line in text.splitlines():
         if not line.startswith("apiserver_request_total{"):
             continue
-        labels = dict(part.split("=", 1) for part in line[line.index("{") + 1:line.rindex("}")].split(",") if "=" in part)
+        labels = dict(
+            part.split("=", 1) for part in line[line.index("{") + 1 : line.rindex("}")].split(",") if "=" in part
+        )
         labels = {key: value.strip('"') for key, value in labels.items()}
         resource = labels.get("resource", "") + ("/" + labels["subresource"] if labels.get("subresource") else "")
         totals[f"{labels.get('verb', '?')} {resource or '(none)'}"] += int(float(line.rsplit(" ", 1)[1]))
@@ -356,7 +202,7 @@ async def persist(call: Callable[[], Awaitable[Any]], done: int, attempts: int =
                 return
             if exc.status not in (0, 429, 500, 502, 503, 504):
                 raise
-        except (aiohttp.ClientError, OSError, asyncio.TimeoutError):
+        except (TimeoutError, aiohttp.ClientError, OSError):
             pass
         await asyncio.sleep(0.5)
     raise RuntimeError("the API server did not come back")
@@ -418,7 +264,7 @@ def operator_work(counts: dict[str, int]) -> int:
     return sum(n for key, n in counts.items() if not key.startswith(("WATCH ", "LIST ", "GET discovery")))
 
 
-async def settle(operator: Operator, quiet: float, timeout: float) -> float:
+async def settle(operator: OperatorProcess, quiet: float, timeout: float) -> float:
     """Wait until the operator has not reconciled for `quiet` seconds; the seconds waited."""
     began = time.monotonic()
     last, since = operator.reconciles(), time.monotonic()
@@ -435,7 +281,7 @@ async def settle(operator: Operator, quiet: float, timeout: float) -> float:
 # ----------------------------------------------------------------------------- phase 1: scale
 
 
-async def scale(plane: ControlPlane, operator: Operator, sampler: Sampler, count: int, idle_s: float) -> dict[str, Any]:
+async def scale(plane: ControlPlane, operator: OperatorProcess, sampler: Sampler, count: int, idle_s: float) -> dict[str, Any]:
     namespace = "scale"
     create_namespace(plane, namespace)
     api = await api_client(plane)
@@ -510,11 +356,9 @@ async def scale(plane: ControlPlane, operator: Operator, sampler: Sampler, count
 # ----------------------------------------------------------------------------- phase 2: faults
 
 
-async def faults(plane: ControlPlane, operator: Operator, count: int, seed: int) -> dict[str, Any]:
+async def faults(plane: ControlPlane, operator: OperatorProcess, count: int, seed: int) -> dict[str, Any]:
     """Delete half and create as many again, in bursts, under SIGKILLs and component restarts."""
     from datetime import UTC, datetime, timedelta
-
-    from tests.k8s.test_operator_faults import problems, world
 
     rng = random.Random(seed)
     namespace = "scale"
@@ -571,7 +415,7 @@ async def faults(plane: ControlPlane, operator: Operator, count: int, seed: int)
         while time.monotonic() - converge_began < 600:
             try:
                 left = problems(await world(api, namespace), live, set(expiring))
-            except (client.ApiException, OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, client.ApiException, OSError) as exc:
                 left = [f"listing failed: {exc!r}"]
             # kopf retries an Event POST whose answer was lost (an API server or etcd going away
             # mid-request), so an Event can appear twice: counted, but it is not state.
@@ -621,7 +465,7 @@ def main() -> int:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="coviu-bench-operator-") as folder:
         plane = start_plane(keep_workdir=os.environ.get("BENCH_KEEP", "") not in ("", "0"))
-        operator = Operator(plane, Path(folder), "--all-namespaces")
+        operator = OperatorProcess(str(plane.user_kubeconfig(USER)), None, Path(folder), count_requests=True)
         sampler = Sampler(plane_pids(plane, operator))
         try:
             idle_before = {name: status_kib(pid, "VmRSS") / 1024 for name, pid in plane_pids(plane)().items()}

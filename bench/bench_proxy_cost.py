@@ -48,7 +48,8 @@ CONCURRENCY = (1, 16)
 # measured too, as the size of the reference measurement's payload; BENCH_SMALL_PAGE=0 skips it.
 PAGE_SIZES = tuple(dict.fromkeys((PAGE_SIZE, *([knob("SMALL_PAGE", 2, 2)] if knob("SMALL_PAGE", 2, 2) else []))))
 KEYS = (
-    "rps", "p50_ms", "p90_ms", "p99_ms", "server_cpu_us", "upstream_cpu_us", "client_cpu_us", "busy_cores", "other_cores",
+    "rps", "p50_ms", "p90_ms", "p99_ms", "server_cpu_us", "upstream_cpu_us", "client_cpu_us", "busy_cores",
+    "other_cores",
 )  # fmt: skip
 
 
@@ -77,17 +78,30 @@ def main() -> int:
             suffix = "" if page_size == PAGE_SIZE else f" (page {page_size})"
             targets.update({
                 "direct" + suffix: (direct_spec(box, page_size), upstream, None, page_size),
-                "proxy modern" + suffix: (mcp_spec(ours, MODERN, page_size), {"server": ours.pids, **upstream}, MODERN, page_size),
-                "proxy legacy" + suffix: (mcp_spec(ours, LEGACY, page_size), {"server": ours.pids, **upstream}, LEGACY, page_size),
-                "fastmcp modern" + suffix: (mcp_spec(theirs, MODERN, page_size), {"server": theirs.pids, **upstream}, MODERN, page_size),
-                "fastmcp legacy" + suffix: (mcp_spec(theirs, LEGACY, page_size), {"server": theirs.pids, **upstream}, LEGACY, page_size),
+                "proxy modern" + suffix: (
+                    mcp_spec(ours, MODERN, page_size), {"server": ours.pids, **upstream}, MODERN, page_size
+                ),
+                "proxy legacy" + suffix: (
+                    mcp_spec(ours, LEGACY, page_size), {"server": ours.pids, **upstream}, LEGACY, page_size
+                ),
+                "fastmcp modern" + suffix: (
+                    mcp_spec(theirs, MODERN, page_size), {"server": theirs.pids, **upstream}, MODERN, page_size
+                ),
+                "fastmcp legacy" + suffix: (
+                    mcp_spec(theirs, LEGACY, page_size), {"server": theirs.pids, **upstream}, LEGACY, page_size
+                ),
             })  # fmt: skip
         # The starting point, on the operation the CPU goal is set on (page of 20, c=16).
         targets.update({
-            f"baseline {era_name}": (mcp_spec(before, era, PAGE_SIZE), {"server": before.pids, **upstream}, era, PAGE_SIZE)
+            f"baseline {era_name}": (
+                mcp_spec(before, era, PAGE_SIZE), {"server": before.pids, **upstream}, era, PAGE_SIZE
+            )
             for era_name, era in (("modern", MODERN), ("legacy", LEGACY))
         })  # fmt: skip
-        guards = {"proxy": guard_checks(ours.port, ours.mcp_path), "fastmcp": guard_checks(theirs.port, theirs.mcp_path)}
+        guards = {
+            "proxy": guard_checks(ours.port, ours.mcp_path),
+            "fastmcp": guard_checks(theirs.port, theirs.mcp_path),
+        }
         print(f"guards (421 foreign Host, 403 foreign Origin, 404 wrong token): {guards}", flush=True)
         points: dict[str, dict[int, list[dict[str, Any]]]] = {name: {c: [] for c in CONCURRENCY} for name in targets}
         names = list(targets)
@@ -106,7 +120,8 @@ def main() -> int:
                         f"rep {rep + 1}/{reps} {name:<25} c={concurrency:<3} {point['rps']:8,.0f} req/s "
                         f"p50 {point['p50_ms']:6.2f} ms p99 {point['p99_ms']:6.2f} ms "
                         f"server {point.get('server_cpu_us', 0):6,.0f} µs upstream {point['upstream_cpu_us']:5,.0f} µs "
-                        f"client {point['client_cpu_us']:4,.0f} µs busy {point['busy_cores']:.2f} (others {point['other_cores']:.2f}) "
+                        f"client {point['client_cpu_us']:4,.0f} µs busy {point['busy_cores']:.2f} "
+                        f"(others {point['other_cores']:.2f}) "
                         f"load {point['load_average']:.2f}",
                         flush=True,
                     )
@@ -144,10 +159,14 @@ def answer_size(body: bytes) -> dict[str, dict[str, int]]:
     parts = {
         "whole JSON-RPC answer": body.decode(),
         "text content": result["content"][0]["text"],
-        "structuredContent (compact JSON)": json.dumps(result["structuredContent"], separators=(",", ":"), ensure_ascii=False),
+        "structuredContent (compact JSON)": json.dumps(
+            result["structuredContent"], separators=(",", ":"), ensure_ascii=False
+        ),
     }
     tokens = count_tokens(list(parts.values()))
-    return {name: {"bytes": len(text.encode()), "tokens": n} for (name, text), n in zip(parts.items(), tokens)}
+    return {
+        name: {"bytes": len(text.encode()), "tokens": n} for (name, text), n in zip(parts.items(), tokens, strict=True)
+    }
 
 
 def compare(
@@ -180,12 +199,27 @@ def compare(
         before = m[f"baseline {era}"][16]["server_cpu_us"]
         ratios[f"{era} c=16"]["proxy_cpu_vs_baseline"] = ratio(r16["proxy_cpu_us"], before)
         ratios[f"{era} c=16"]["baseline_cpu_us"] = before
-        goal(f"{era}: proxy CPU per call vs the starting point, c=16", r16["proxy_cpu_vs_baseline"], "<= 0.5", r16["proxy_cpu_vs_baseline"] <= 0.5)
-        goal(f"{era}: throughput vs FastMCP, c=16", r16["throughput_proxy_vs_fastmcp"], ">= 3", r16["throughput_proxy_vs_fastmcp"] >= 3)
+        goal(
+            f"{era}: proxy CPU per call vs the starting point, c=16",
+            r16["proxy_cpu_vs_baseline"],
+            "<= 0.5",
+            r16["proxy_cpu_vs_baseline"] <= 0.5,
+        )
+        goal(
+            f"{era}: throughput vs FastMCP, c=16",
+            r16["throughput_proxy_vs_fastmcp"],
+            ">= 3",
+            r16["throughput_proxy_vs_fastmcp"] >= 3,
+        )
         goal(f"{era}: p99 vs FastMCP, c=16", r16["p99_proxy_vs_fastmcp"], "<= 0.5", r16["p99_proxy_vs_fastmcp"] <= 0.5)
         worst_cpu = max(r16["proxy_cpu_us"], r1["proxy_cpu_us"])
         goal(f"{era}: proxy CPU per call (µs, worse of c=1/c=16)", worst_cpu, "<= 500", worst_cpu <= 500)
-        goal(f"{era}: throughput vs direct, c=16", r16["throughput_proxy_vs_direct"], ">= 0.25", r16["throughput_proxy_vs_direct"] >= 0.25)
+        goal(
+            f"{era}: throughput vs direct, c=16",
+            r16["throughput_proxy_vs_direct"],
+            ">= 0.25",
+            r16["throughput_proxy_vs_direct"] >= 0.25,
+        )
         goal(f"{era}: added p50 at c=1 (ms)", r1["p50_added_ms"], "< 0.6", r1["p50_added_ms"] < 0.6)
     legacy_vs_modern = ratio(ratios["legacy c=16"]["proxy_cpu_us"], ratios["modern c=16"]["proxy_cpu_us"])
     ratios["legacy c=16"]["proxy_cpu_legacy_vs_modern"] = legacy_vs_modern
@@ -205,7 +239,8 @@ def report(
         one, many = by_c.get(1, nothing), by_c[16]
         rows.append([
             name, one["rps"], one["p50_ms"], one["p99_ms"], many["rps"], many["p50_ms"], many["p99_ms"],
-            f"{one.get('server_cpu_us', float('nan')):,.0f} / {many.get('server_cpu_us', float('nan')):,.0f}".replace("nan", "–")
+            f"{one.get('server_cpu_us', float('nan')):,.0f} / "
+            f"{many.get('server_cpu_us', float('nan')):,.0f}".replace("nan", "–")
             if "server_cpu_us" in many else "–",
             f"{one['upstream_cpu_us']:,.0f} / {many['upstream_cpu_us']:,.0f}".replace("nan", "–"),
             f"{one['client_cpu_us']:,.0f} / {many['client_cpu_us']:,.0f}".replace("nan", "–"),
@@ -224,7 +259,12 @@ def report(
         print(f"\nsame ratios with {label}:")
         print(markdown_table(["ratio", *extra], [[k, *(extra[col][k] for col in extra)] for k in keys]))
     print()
-    print(markdown_table(["goal", "value", "target", "met"], [[g["goal"], g["value"], g["target"], "met" if g["met"] else "MISSED"] for g in goals]))
+    print(
+        markdown_table(
+            ["goal", "value", "target", "met"],
+            [[g["goal"], g["value"], g["target"], "met" if g["met"] else "MISSED"] for g in goals],
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -82,15 +82,18 @@ def main() -> int:
                     f"rep {rep + 1}/{reps} processes={n} {point['rps']:7,.0f} req/s p50 {point['p50_ms']:6.1f} ms "
                     f"p99 {point['p99_ms']:6.1f} ms proxy {point['server_cpu_us']:5,.0f} µs/call "
                     f"sandbox {point['upstream_cpu_us']:4,.0f} client {point['client_cpu_us']:4,.0f} "
-                    f"busy {point['busy_cores']:.2f} (others {point['other_cores']:.2f}) ceiling {point['ceiling_rps']:5,.0f} req/s "
-                    f"worker shares {', '.join(f'{s:.2f}' for s in point['worker_cpu_shares'])} load {point['load_average']:.2f}",
+                    f"busy {point['busy_cores']:.2f} (others {point['other_cores']:.2f}) "
+                    f"ceiling {point['ceiling_rps']:5,.0f} req/s "
+                    f"worker shares {', '.join(f'{s:.2f}' for s in point['worker_cpu_shares'])} "
+                    f"load {point['load_average']:.2f}",
                     flush=True,
                 )
     medians = {n: summarise(points[n], (*KEYS, "ceiling_rps")) for n in COUNTS}
     base = medians[1]["rps"]
     rows = [
-        [n, m["rps"], ratio(m["rps"], base), m["ceiling_rps"], ratio(m["rps"], m["ceiling_rps"]), m["p50_ms"], m["p99_ms"],
-         m["server_cpu_us"], m["upstream_cpu_us"], m["client_cpu_us"], m["busy_cores"], m["other_cores"]]
+        [n, m["rps"], ratio(m["rps"], base), m["ceiling_rps"], ratio(m["rps"], m["ceiling_rps"]),
+         m["p50_ms"], m["p99_ms"], m["server_cpu_us"], m["upstream_cpu_us"], m["client_cpu_us"], m["busy_cores"],
+         m["other_cores"]]
         for n, m in medians.items()
     ]  # fmt: skip
     print()

@@ -3,7 +3,7 @@
 - Sizes and repetition counts, from the environment (BENCH_QUICK=1 for a short run).
 - /proc readers: CPU seconds of a process (or its whole tree), RSS and peak RSS, machine load.
 - Statistics: median and nearest-rank percentiles.
-- Processes: the sandbox, the proxy and FastMCP, each started with coviu_mcp.launch.
+- Processes: the sandbox, the proxy and FastMCP, each started with coviu_testbed.launch.
 - Load points: one run of loadgen.py in its own process, with the servers' CPU read around it.
 - Results: bench/results/<name>.json and a Markdown table on stdout.
 """
@@ -29,7 +29,15 @@ from typing import Any
 
 import httpx
 
-from coviu_mcp.launch import Running, console_script, free_port, free_ports, mint_token, running
+from coviu_catalog.proxy_env import ADMIN_PORT, HOST, PORT
+from coviu_operator import builders
+from coviu_operator.models import Server as ServerObject
+from coviu_operator.names import link_key_secret_name, token_secret_name
+from coviu_operator.secrets import LINK_KEY_KEY
+from coviu_operator.settings import OperatorSettings
+from coviu_testbed.launch import Running, console_script, free_port, free_ports, mint_token, running
+from coviu_testbed.operator import credentials_secret, secret_body, server_body
+from coviu_testbed.podenv import resolve_env
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -251,35 +259,30 @@ class Server:
         return f"/mcp/{self.token}"
 
 
-def proxy_env(box: Sandbox, port: int, digest: str, **extra: str) -> dict[str, str]:
-    """The proxy's environment as the operator renders it (LOG_LEVEL left at its default, info)."""
-    return {
-        "COVIU_API_BASE_URL": box.api_url,
-        "COVIU_CLIENT_ID": CLIENT_ID,
-        "COVIU_CLIENT_SECRET": CLIENT_SECRET,
-        "MCP_TOKEN_SHA256": digest,
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        **extra,
-    }
+def proxy_env(box: Sandbox, port: int, admin_port: int, digest: str, **extra: str) -> dict[str, str]:
+    """The proxy's environment as the operator renders it (coviu_operator.builders) for a server of
+    the default spec, its Secrets resolved, on loopback ports; LOG_LEVEL left at its default (info).
+    One link key for all processes of a proxy (each would otherwise sign with its own random key)."""
+    name = "bench"
+    key = base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode("ascii")
+    objects = [credentials_secret(client_id=CLIENT_ID, client_secret=CLIENT_SECRET),
+               secret_body(token_secret_name(name), **{builders.TOKEN_SHA256_KEY: digest}),
+               secret_body(link_key_secret_name(name), **{LINK_KEY_KEY: key})]
+    server = ServerObject.parse(server_body(name, spec={"apiBaseURL": box.api_url}, uid=name))
+    rendered = resolve_env(builders.deployment(server, OperatorSettings(), ""),
+                           {secret["metadata"]["name"]: secret for secret in objects})
+    return {**rendered, HOST: "127.0.0.1", PORT: str(port), ADMIN_PORT: str(admin_port), **extra}
 
 
 @dataclass(frozen=True)
 class ProxyTarget:
     """A proxy build to start in mode "single": its command, extra environment, and where it
-    answers /readyz (the current proxy on MCP_ADMIN_PORT; the starting commit on its MCP port)."""
+    answers /readyz (the current proxy on MCP_ADMIN_PORT; the starting commit, which knows neither
+    that nor MCP_LINK_SIGNING_KEY and ignores both, on its MCP port)."""
 
     command: tuple[str, ...] | None = None
     env: tuple[tuple[str, str], ...] = ()
     admin_port: bool = True
-
-    def launch_env(self, admin_port: int) -> dict[str, str]:
-        """The environment this build needs beyond proxy_env: the admin port and a link key
-        shared by all its processes (each would otherwise sign with its own random key)."""
-        if not self.admin_port:
-            return dict(self.env)
-        key = base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode("ascii")
-        return {"MCP_ADMIN_PORT": str(admin_port), "MCP_LINK_SIGNING_KEY": key, **dict(self.env)}
 
     def ready_port(self, port: int, admin_port: int) -> int:
         return admin_port if self.admin_port else port
@@ -308,7 +311,7 @@ def proxy(
     """
     port, admin_port = free_ports(2)
     token, digest = mint_token()
-    environment = proxy_env(box, port, digest, **target.launch_env(admin_port), **env)
+    environment = proxy_env(box, port, admin_port, digest, **dict(target.env), **env)
     ready_port = target.ready_port(port, admin_port) if mode == "single" else port
     if on_start is not None:
         on_start(ready_port)
@@ -424,7 +427,10 @@ def count_tokens(texts: Sequence[str], encoding: str = "o200k_base") -> list[int
         "print(json.dumps([len(e.encode(t)) for t in json.load(sys.stdin)]))"
     )
     done = subprocess.run(
-        [ensure_bench_venv(), "-c", code, encoding], input=json.dumps(list(texts)).encode(), capture_output=True, check=True
+        [ensure_bench_venv(), "-c", code, encoding],
+        input=json.dumps(list(texts)).encode(),
+        capture_output=True,
+        check=True,
     )
     return list(json.loads(done.stdout))
 
@@ -492,7 +498,13 @@ def legacy_handshake() -> list[dict[str, Any]]:
     initialized = {"jsonrpc": "2.0", "method": "notifications/initialized"}
     return [
         {"method": "POST", "path": "", "headers": dict(_MCP_HEADERS), "body": json.dumps(initialize), "status": 200},
-        {"method": "POST", "path": "", "headers": mcp_headers(LEGACY, TOOL), "body": json.dumps(initialized), "status": 202},
+        {
+            "method": "POST",
+            "path": "",
+            "headers": mcp_headers(LEGACY, TOOL),
+            "body": json.dumps(initialized),
+            "status": 202,
+        },
     ]
 
 
@@ -541,7 +553,7 @@ def validate_mcp(body: bytes, era: str, page_size: int = PAGE_SIZE) -> None:
 def run_loadgen(spec: dict[str, Any], download: bool = False, timeout: float = 600) -> dict[str, Any]:
     """Run loadgen.py in its own process; its result as a dict."""
     args = [sys.executable, str(BENCH_DIR / "loadgen.py")] + (["--download"] if download else [])
-    done = subprocess.run(args, input=json.dumps(spec).encode(), capture_output=True, timeout=timeout)
+    done = subprocess.run(args, input=json.dumps(spec).encode(), capture_output=True, timeout=timeout, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"loadgen failed ({done.returncode}): {done.stderr.decode()[-2000:]}")
     return json.loads(done.stdout)

@@ -22,11 +22,11 @@ import os
 os.environ.setdefault("FASTMCP_TELEMETRY_MODE", "off")
 os.environ.setdefault("FASTMCP_LOG_LEVEL", "WARNING")
 
-import httpx2  # noqa: E402
-import uvicorn  # noqa: E402
-from fastmcp import FastMCP  # noqa: E402
-from starlette.requests import Request  # noqa: E402
-from starlette.responses import JSONResponse  # noqa: E402
+import httpx2
+import uvicorn
+from fastmcp import FastMCP
+from starlette.requests import Request
+from starlette.responses import JSONResponse
 
 
 def build_app() -> object:

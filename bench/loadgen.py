@@ -177,7 +177,7 @@ async def run_load(spec: LoadSpec) -> dict[str, Any]:
             writer.write(request)
             try:
                 status, _, body = await asyncio.wait_for(read_response(reader), spec.timeout)
-            except (asyncio.TimeoutError, asyncio.IncompleteReadError, ResponseError, OSError) as exc:
+            except (TimeoutError, asyncio.IncompleteReadError, ResponseError, OSError) as exc:
                 errors.append(f"{type(exc).__name__}: {exc}"[:300])
                 return
             elapsed = clock() - started
@@ -190,8 +190,10 @@ async def run_load(spec: LoadSpec) -> dict[str, Any]:
                 sample[:] = [body]
 
     async def phase(total: int, timed: bool) -> None:
-        quotas = [total // spec.concurrency + (1 if i < total % spec.concurrency else 0) for i in range(spec.concurrency)]
-        await asyncio.gather(*(worker(conn, q, timed) for conn, q in zip(connections, quotas)))
+        quotas = [
+            total // spec.concurrency + (1 if i < total % spec.concurrency else 0) for i in range(spec.concurrency)
+        ]
+        await asyncio.gather(*(worker(conn, q, timed) for conn, q in zip(connections, quotas, strict=True)))
 
     await asyncio.wait_for(phase(max(spec.warmup, spec.concurrency), timed=False), spec.deadline)
     warmup_errors = len(errors)

@@ -37,7 +37,8 @@ from common import (
 )
 
 DEFAULT_FOCUS = (
-    "handle_request", "_serve", "on_call_tool", "__call__ (coviu_mcp/calls.py)", "_call_json", "request (coviu_mcp/upstream.py)",
+    "handle_request", "_serve", "on_call_tool", "__call__ (coviu_mcp/calls.py)", "_call_json",
+    "request (coviu_mcp/upstream.py)",
     "send (httpx/_client.py)", "handle_async_request", "success (coviu_mcp/results.py)", "dumps", "loads",
     "model_validate", "model_dump", "model_dump_json", "iter_errors", "info (logging/__init__.py)",
     "data_received", "write",
@@ -95,7 +96,9 @@ def main() -> int:
         if args.download:
             from bench_streaming import download_link
 
-            link = urlsplit(download_link(server.port, server.mcp_path, box.seed["team_id"], box.seed["large_recording"]))
+            link = urlsplit(
+                download_link(server.port, server.mcp_path, box.seed["team_id"], box.seed["large_recording"])
+            )
             spec = {"host": "127.0.0.1", "port": server.port, "path": f"{link.path}?{link.query}", "headers": {}}
             load = lambda: run_loadgen({**spec, "ranges": [], "parallel": 1}, download=True)  # noqa: E731
         else:
@@ -116,7 +119,9 @@ def main() -> int:
         if args.download:
             print(f"{result['bytes'] / result['wall_s'] / 2**20:.0f} MiB/s under the profiler")
         else:
-            print(f"{result['requests']} requests, {result['requests'] / result['wall_s']:.0f} req/s under the profiler")
+            print(
+                f"{result['requests']} requests, {result['requests'] / result['wall_s']:.0f} req/s under the profiler"
+            )
     print(summarise(out, tuple(args.focus)))
     return 0
 

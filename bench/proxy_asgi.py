@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from coviu_mcp.app import create_app
 from coviu_mcp.config import load_settings
 from coviu_mcp.logs import configure
-
+from coviu_mcp.serve import freeze_startup_heap
 
 _ADMIN_PATHS = ("/healthz", "/readyz", "/metrics")
 
@@ -44,13 +44,18 @@ def main() -> None:
     spreads new connections over them by a hash of the connection's addresses)."""
     settings = load_settings()
     configure(settings.log_level)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP, so asyncio turns Nagle off
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((settings.host, settings.port))
     config = uvicorn.Config(
-        with_admin_routes(create_app(settings)), access_log=False, log_config=None, lifespan="on", timeout_graceful_shutdown=10
+        with_admin_routes(create_app(settings)),
+        access_log=False,
+        log_config=None,
+        lifespan="on",
+        timeout_graceful_shutdown=10,
     )
+    freeze_startup_heap()  # as the shipped proxy does before serving
     uvicorn.Server(config).run(sockets=[sock])
 
 

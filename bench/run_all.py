@@ -27,7 +27,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
 ORDER = ("proxy_cost", "scale", "streaming", "cold_start", "sandbox_rss")
 EXTRA_SCRIPTS = ("sandbox_rss.py",)
-TIMEOUT_S = float(os.environ.get("BENCH_SCRIPT_TIMEOUT", 1800))
+TIMEOUT_S = float(os.environ.get("BENCH_SCRIPT_TIMEOUT", "1800"))
 
 
 def result_name(script: Path) -> str:
@@ -45,7 +45,10 @@ def main(argv: list[str]) -> int:
     if argv:
         unknown = set(argv) - {result_name(s) for s in scripts}
         if unknown:
-            print(f"unknown benchmark(s): {', '.join(sorted(unknown))}; known: {', '.join(result_name(s) for s in scripts)}")
+            print(
+                f"unknown benchmark(s): {', '.join(sorted(unknown))}; "
+                f"known: {', '.join(result_name(s) for s in scripts)}"
+            )
             return 2
         scripts = [s for s in scripts if result_name(s) in argv]
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
@@ -59,18 +62,22 @@ def main(argv: list[str]) -> int:
         print(f"\n=== {name} ({script.name}) ===", flush=True)
         started, wall0 = time.time(), time.monotonic()
         try:
-            code = subprocess.run([sys.executable, str(script)], cwd=BENCH_DIR.parent, timeout=TIMEOUT_S).returncode
+            done = subprocess.run([sys.executable, str(script)], cwd=BENCH_DIR.parent, timeout=TIMEOUT_S, check=False)
+            code = done.returncode
         except subprocess.TimeoutExpired:
             code = -1
             print(f"{name} did not finish within {TIMEOUT_S:.0f} s")
         wrote = result.exists() and result.stat().st_mtime >= started
         goals = json.loads(result.read_text()).get("goals", []) if wrote else []
         summary.append({
-            "benchmark": name, "exit_code": code, "result": str(result.relative_to(BENCH_DIR.parent)) if wrote else None,
+            "benchmark": name, "exit_code": code,
+            "result": str(result.relative_to(BENCH_DIR.parent)) if wrote else None,
             "seconds": round(time.monotonic() - wall0, 1), "goals": goals,
         })  # fmt: skip
     total = time.monotonic() - started_all
-    (RESULTS_DIR / "summary.json").write_text(json.dumps({"mode": mode, "seconds": round(total, 1), "runs": summary}, indent=2) + "\n")
+    (RESULTS_DIR / "summary.json").write_text(
+        json.dumps({"mode": mode, "seconds": round(total, 1), "runs": summary}, indent=2) + "\n"
+    )
     print(f"\n=== summary ({mode} run, {total / 60:.1f} min) ===")
     failed = False
     for run in summary:
@@ -78,7 +85,10 @@ def main(argv: list[str]) -> int:
         failed |= not ok
         met = sum(1 for g in run["goals"] if g["met"])
         goals = f", goals met {met}/{len(run['goals'])}" if run["goals"] else ""
-        print(f"{run['benchmark']:<14} {'ok' if ok else 'FAILED (exit ' + str(run['exit_code']) + ')':<18} {run['seconds']:7.1f} s{goals}")
+        print(
+            f"{run['benchmark']:<14} {'ok' if ok else 'FAILED (exit ' + str(run['exit_code']) + ')':<18} "
+            f"{run['seconds']:7.1f} s{goals}"
+        )
         for goal in run["goals"]:
             if not goal["met"]:
                 print(f"    missed: {goal['goal']}: {goal['value']} (target {goal['target']})")

@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from coviu_mcp.launch import console_script, free_port, running
+from coviu_testbed.launch import console_script, free_port, running
 from coviu_sandbox.binary import expected_bytes
 from coviu_sandbox.cli import parse_size
 

@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 import httpx
+
 from common import knob, markdown_table, mcp_call_body, mcp_headers, proxy, rss_mib, sandbox, write_result
 
 WORKERS = 8
@@ -22,16 +23,40 @@ WORKERS = 8
 def _kinds(seed: dict[str, Any]) -> list[tuple[str, Any]]:
     recording = seed["recording"]
     return [
-        ("sessions", ("2026-07-28", "list_all_coviu_sessions", {"page": 0, "page_size": 20}, "isError\":false")),
-        ("team", ("2025-11-25", "get_single_coviu_team", {}, "isError\":false")),
-        ("queue", ("2025-11-25", "list_all_coviu_waiting_queue_calls",
-                   {"team_id": seed["team_id"], "waiting_queue_id": seed["waiting_queue_ids"][0]}, "isError\":false")),
+        ("sessions", ("2026-07-28", "list_all_coviu_sessions", {"page": 0, "page_size": 20}, 'isError":false')),
+        ("team", ("2025-11-25", "get_single_coviu_team", {}, 'isError":false')),
+        (
+            "queue",
+            (
+                "2025-11-25",
+                "list_all_coviu_waiting_queue_calls",
+                {"team_id": seed["team_id"], "waiting_queue_id": seed["waiting_queue_ids"][0]},
+                'isError":false',
+            ),
+        ),
         ("invalid", ("2026-07-28", "list_all_coviu_sessions", {"page_size": "many"}, "Invalid arguments")),
-        ("finished", ("2026-07-28", "create_a_coviu_participant",
-                      {"session_id": seed["finished_session_id"], "display_name": "Soak", "role": "guest"}, "HTTP 400")),
-        ("recording", ("2026-07-28", "get_single_coviu_audio_recording_by_id",
-                       {"team_id": seed["team_id"], "collection_id": recording["collection_id"],
-                        "id": recording["submission_id"]}, "download_url")),
+        (
+            "finished",
+            (
+                "2026-07-28",
+                "create_a_coviu_participant",
+                {"session_id": seed["finished_session_id"], "display_name": "Soak", "role": "guest"},
+                "HTTP 400",
+            ),
+        ),
+        (
+            "recording",
+            (
+                "2026-07-28",
+                "get_single_coviu_audio_recording_by_id",
+                {
+                    "team_id": seed["team_id"],
+                    "collection_id": recording["collection_id"],
+                    "id": recording["submission_id"],
+                },
+                "download_url",
+            ),
+        ),
     ]
 
 
@@ -47,7 +72,9 @@ async def _worker(http: httpx.AsyncClient, prober: httpx.AsyncClient, path: str,
                 ok = (await prober.post("/mcp/not-the-token", json={})).status_code in (404, 429)
             else:
                 era, tool, arguments, expected = request
-                response = await http.post(path, json=mcp_call_body(era, tool, arguments), headers=mcp_headers(era, tool))
+                response = await http.post(
+                    path, json=mcp_call_body(era, tool, arguments), headers=mcp_headers(era, tool)
+                )
                 ok = response.status_code == 200 and expected in response.text
                 if ok and kind == "recording":
                     link = response.json()["result"]["structuredContent"]["download_url"]
@@ -61,7 +88,7 @@ async def _worker(http: httpx.AsyncClient, prober: httpx.AsyncClient, path: str,
 
 
 async def _soak(server: Any, seed: dict[str, Any], seconds: float, budget: int) -> dict[str, Any]:
-    kinds = _kinds(seed) + [("wrong-token", None)]
+    kinds = [*_kinds(seed), ("wrong-token", None)]
     counts: dict[str, int] = {}
     errors: dict[str, int] = {}
     samples: list[tuple[float, float]] = []
@@ -85,9 +112,17 @@ async def _soak(server: Any, seed: dict[str, Any], seconds: float, budget: int) 
     elapsed = time.monotonic() - started
     warm = [rss for at, rss in samples if at >= min(60.0, elapsed / 5)] or [samples[-1][1]]
     return {
-        "seconds": round(elapsed, 1), "requests": sum(counts.values()), "errors": sum(errors.values()),
-        "by_kind": counts, "errors_by_kind": errors,
-        "rss_mib": {"start": samples[0][1], "after_warmup": warm[0], "end": samples[-1][1], "max": max(r for _, r in samples)},
+        "seconds": round(elapsed, 1),
+        "requests": sum(counts.values()),
+        "errors": sum(errors.values()),
+        "by_kind": counts,
+        "errors_by_kind": errors,
+        "rss_mib": {
+            "start": samples[0][1],
+            "after_warmup": warm[0],
+            "end": samples[-1][1],
+            "max": max(r for _, r in samples),
+        },
         "rss_drift_mib_after_warmup": round(samples[-1][1] - warm[0], 1),
     }
 
@@ -97,16 +132,45 @@ def main() -> None:
     budget = knob("SOAK_MAX_REQUESTS", 2_000_000, 100_000)
     with sandbox(recording_bytes=1 << 20) as box, proxy(box, LOG_LEVEL="warning") as server:
         result = asyncio.run(_soak(server, box.seed, seconds, budget))
-    print(markdown_table(
-        ["seconds", "requests", "errors", "RSS start MiB", "RSS after warm-up", "RSS end", "RSS max", "drift after warm-up"],
-        [[result["seconds"], result["requests"], result["errors"], result["rss_mib"]["start"],
-          result["rss_mib"]["after_warmup"], result["rss_mib"]["end"], result["rss_mib"]["max"],
-          result["rss_drift_mib_after_warmup"]]],
-    ))
+    print(
+        markdown_table(
+            [
+                "seconds",
+                "requests",
+                "errors",
+                "RSS start MiB",
+                "RSS after warm-up",
+                "RSS end",
+                "RSS max",
+                "drift after warm-up",
+            ],
+            [
+                [
+                    result["seconds"],
+                    result["requests"],
+                    result["errors"],
+                    result["rss_mib"]["start"],
+                    result["rss_mib"]["after_warmup"],
+                    result["rss_mib"]["end"],
+                    result["rss_mib"]["max"],
+                    result["rss_drift_mib_after_warmup"],
+                ]
+            ],
+        )
+    )
     result["goals"] = [
-        {"goal": "no unexpected answer during the soak", "value": result["errors"], "target": 0, "met": result["errors"] == 0},
-        {"goal": "RSS drift after warm-up (MiB)", "value": result["rss_drift_mib_after_warmup"], "target": "< 20",
-         "met": result["rss_drift_mib_after_warmup"] < 20},
+        {
+            "goal": "no unexpected answer during the soak",
+            "value": result["errors"],
+            "target": 0,
+            "met": result["errors"] == 0,
+        },
+        {
+            "goal": "RSS drift after warm-up (MiB)",
+            "value": result["rss_drift_mib_after_warmup"],
+            "target": "< 20",
+            "met": result["rss_drift_mib_after_warmup"] < 20,
+        },
     ]
     write_result("soak", result)
     if result["errors"]:

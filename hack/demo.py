@@ -3,8 +3,9 @@
 Starts the embedded control plane with a real node (containerd, kubelet, kube-proxy,
 CoreDNS), loads the images of `make image` into it, installs the Helm chart, runs the Coviu
 sandbox as a Pod, applies a CoviuMCPServer, shows `kubectl get cmcp` with it Ready, runs the
-triage and compliance workflows (coviu_mcp.demo) in a Pod through the URL from the token
-Secret, then moves expiresAt a few seconds ahead and shows everything removed.
+triage and compliance workflows (coviu_testbed.demo, which the sandbox image carries) in a Pod
+through the URL from the token Secret, then moves expiresAt a few seconds ahead and shows
+everything removed.
 """
 
 from __future__ import annotations
@@ -17,19 +18,17 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import yaml
 
-import yaml  # noqa: E402
-
-from tests.cluster import ControlPlane, MissingBinaryError, ProcessExited  # noqa: E402
-from tests.cluster.network import NodeSetupError  # noqa: E402
-from tests.k8s.operator_support import helm, new_namespace, rfc3339  # noqa: E402
-from tests.k8s.real_pods import (  # noqa: E402
-    PRODUCT_IMAGE, RESTRICTED, SANDBOX_HOST, SANDBOX_SELECTOR, MissingImageError, PodFailed, chart_values,
+from coviu_testbed.cluster import ControlPlane, MissingBinaryError, ProcessExited
+from coviu_testbed.cluster.network import NodeSetupError
+from coviu_testbed.k8s import helm, new_namespace, rfc3339
+from coviu_testbed.pods import (
+    RESTRICTED, SANDBOX_HOST, SANDBOX_IMAGE, SANDBOX_SELECTOR, MissingImageError, PodFailed, chart_values,
     import_images, sandbox_manifests, start_pod, wait_ready, wait_succeeded,
 )
 
+ROOT = Path(__file__).resolve().parent.parent
 CHART = ROOT / "charts" / "coviu-mcp-operator"
 SERVER = "clinic-demo"
 OPERATOR = "app.kubernetes.io/instance=coviu,app.kubernetes.io/component=operator"
@@ -85,7 +84,7 @@ def story(plane: ControlPlane) -> None:
     step("The workflows, from a Pod of the cluster, through that URL (cluster DNS, Service, kube-proxy)")
     sandbox_url = f"http://coviu-sandbox.{clinic}.svc.cluster.local"
     start_pod(plane, clinic, "workflows", {
-        "image": PRODUCT_IMAGE, "command": ["python3", "-m", "coviu_mcp.demo", "--server-url", url,
+        "image": SANDBOX_IMAGE, "command": ["python3", "-m", "coviu_testbed.demo", "--server-url", url,
                                             "--sandbox-url", sandbox_url]})
     print(wait_succeeded(plane, clinic, "workflows", timeout=180).rstrip(), flush=True)
 

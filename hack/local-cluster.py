@@ -1,7 +1,7 @@
 """Run the test control plane in the foreground for hands-on work (`make cluster`).
 
 Starts the same etcd + kube-apiserver + kube-controller-manager + kube-scheduler + kwok
-set the real-cluster tests use (tests/cluster), prints how to point kubectl at it, and
+set the real-cluster tests use (coviu_testbed.cluster), prints how to point kubectl at it, and
 keeps it up until Ctrl-C (or SIGTERM), then stops every process and removes its files.
 """
 
@@ -14,11 +14,8 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from tests.cluster import ControlPlane, MissingBinaryError, ProcessExited  # noqa: E402
-from tests.cluster.binaries import CLIENT_BIN  # noqa: E402
+from coviu_testbed.cluster import ControlPlane, MissingBinaryError, ProcessExited
+from coviu_testbed.cluster.binaries import CLIENT_BIN, ROOT
 
 STABLE_KUBECONFIG = ROOT / ".cache" / "k8s" / "kubeconfig"
 

@@ -1,4 +1,4 @@
-"""Serve a CoviuMCPServer of the local control plane on this machine (`make local-proxy`).
+"""Serve a CoviuMCPServer of the local control plane on this machine.
 
 On the local control plane kwok marks Pods Ready but runs no container, so the URL in the
 token Secret leads nowhere. This reads the Deployment and Secrets the operator created, starts
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
 import signal
 import subprocess
@@ -19,9 +20,10 @@ ROOT = Path(__file__).resolve().parent.parent
 KUBECTL = ROOT / ".cache" / "bin" / "kubectl"
 KUBECONFIG = ROOT / ".cache" / "k8s" / "kubeconfig"
 
-from coviu_mcp.launch import console_script, free_port, running  # noqa: E402
+from coviu_catalog import proxy_env  # noqa: E402
+from coviu_testbed.launch import console_script, free_port, running  # noqa: E402
 from coviu_operator.names import token_secret_name, workload_name  # noqa: E402
-from coviu_operator.podenv import resolve_env  # noqa: E402
+from coviu_testbed.podenv import resolve_env  # noqa: E402
 
 
 def kubectl(kubeconfig: Path, *args: str) -> dict:
@@ -41,20 +43,21 @@ def main() -> int:
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop the proxy too, not just this script
     deployment = kubectl(args.kubeconfig, "get", "deployment", "-n", args.namespace, workload_name(args.name))
-    secrets = {s["metadata"]["name"]: s for s in kubectl(args.kubeconfig, "get", "secrets", "-n", args.namespace)["items"]}
+    secrets = {
+        s["metadata"]["name"]: s for s in kubectl(args.kubeconfig, "get", "secrets", "-n", args.namespace)["items"]
+    }
     token_secret = secrets.get(token_secret_name(args.name))
     if token_secret is None:
         raise SystemExit(f"no token Secret {token_secret_name(args.name)} yet: is the server Ready?")
     token = base64.b64decode(token_secret["data"]["token"]).decode()
     port, admin_port = args.port or free_port(), free_port()
-    env = {**resolve_env(deployment, secrets), "HOST": "127.0.0.1", "PORT": str(port), "MCP_ADMIN_PORT": str(admin_port)}
+    env = {**resolve_env(deployment, secrets), proxy_env.HOST: "127.0.0.1", proxy_env.PORT: str(port),
+           proxy_env.ADMIN_PORT: str(admin_port)}
     with running([console_script("coviu-mcp-server")], port, "/healthz", env, ready_port=admin_port) as server:
         print(f"MCP URL: {server.base_url}/mcp/{token}", flush=True)
         print("Serving until Ctrl-C.", flush=True)
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             server.process.wait()
-        except KeyboardInterrupt:
-            pass
     return 0
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from coviu_catalog import proxy_env as env
+
 from .expiry import rfc3339
 from .models import Server
 from .names import (
@@ -159,34 +161,34 @@ def _secret_env(name: str, secret: str, key: str, optional: bool = False) -> dic
 def proxy_env(server: Server, settings: OperatorSettings) -> list[dict[str, Any]]:
     """The proxy's environment, per coviu_mcp.config.ServerSettings."""
     spec, creds, own = server.spec, server.spec.credentials_secret_ref, token_secret_name(server.name)
-    env: list[dict[str, Any]] = [
-        {"name": "COVIU_API_BASE_URL", "value": spec.api_base_url},
-        _secret_env("COVIU_CLIENT_ID", creds.name, creds.client_id_key),
-        _secret_env("COVIU_CLIENT_SECRET", creds.name, creds.client_secret_key),
-        _secret_env("COVIU_REFRESH_TOKEN", creds.name, creds.refresh_token_key, optional=True),
-        _secret_env("MCP_TOKEN_SHA256", own, TOKEN_SHA256_KEY),
-        _secret_env("MCP_PREVIOUS_TOKEN_SHA256", own, PREVIOUS_TOKEN_SHA256_KEY, optional=True),
-        _secret_env("MCP_PREVIOUS_TOKEN_UNTIL", own, PREVIOUS_TOKEN_UNTIL_KEY, optional=True),
-        _secret_env("MCP_LINK_SIGNING_KEY", link_key_secret_name(server.name), LINK_KEY_KEY),
-        {"name": "MCP_REQUIRE_API_TOKEN", "value": "true" if spec.require_api_token_auth else "false"},
-        {"name": "MCP_ALLOWED_HOSTS", "value": ",".join(allowed_hosts(server, settings))},
-        {"name": "PORT", "value": str(CONTAINER_PORT)},
-        {"name": "MCP_ADMIN_PORT", "value": str(ADMIN_PORT)},
+    variables: list[dict[str, Any]] = [
+        {"name": env.API_BASE_URL, "value": spec.api_base_url},
+        _secret_env(env.CLIENT_ID, creds.name, creds.client_id_key),
+        _secret_env(env.CLIENT_SECRET, creds.name, creds.client_secret_key),
+        _secret_env(env.REFRESH_TOKEN, creds.name, creds.refresh_token_key, optional=True),
+        _secret_env(env.TOKEN_SHA256, own, TOKEN_SHA256_KEY),
+        _secret_env(env.PREVIOUS_TOKEN_SHA256, own, PREVIOUS_TOKEN_SHA256_KEY, optional=True),
+        _secret_env(env.PREVIOUS_TOKEN_UNTIL, own, PREVIOUS_TOKEN_UNTIL_KEY, optional=True),
+        _secret_env(env.LINK_SIGNING_KEY, link_key_secret_name(server.name), LINK_KEY_KEY),
+        {"name": env.REQUIRE_API_TOKEN, "value": "true" if spec.require_api_token_auth else "false"},
+        {"name": env.ALLOWED_HOSTS, "value": ",".join(allowed_hosts(server, settings))},
+        {"name": env.PORT, "value": str(CONTAINER_PORT)},
+        {"name": env.ADMIN_PORT, "value": str(ADMIN_PORT)},
     ]
     if spec.require_api_token_auth:
-        env.append(_secret_env("MCP_API_TOKEN_SHA256S", own, API_TOKEN_SHA256S_KEY))
+        variables.append(_secret_env(env.API_TOKEN_SHA256S, own, API_TOKEN_SHA256S_KEY))
     if spec.methods:
-        env.append({"name": "MCP_METHODS", "value": ",".join(spec.methods)})
+        variables.append({"name": env.METHODS, "value": ",".join(spec.methods)})
     if spec.tags:
-        env.append({"name": "MCP_TAGS", "value": ",".join(spec.tags)})
+        variables.append({"name": env.TAGS, "value": ",".join(spec.tags)})
     if spec.expires_at is not None:
         # The proxy refuses requests from this instant on by itself, even if the operator is down.
-        env.append({"name": "MCP_EXPIRES_AT", "value": rfc3339(spec.expires_at)})
+        variables.append({"name": env.EXPIRES_AT, "value": rfc3339(spec.expires_at)})
     if spec.public_url:
-        env.append({"name": "MCP_PUBLIC_URL", "value": spec.public_url})
+        variables.append({"name": env.PUBLIC_URL, "value": spec.public_url})
     if settings.forwarded_allow_ips:
-        env.append({"name": "MCP_FORWARDED_ALLOW_IPS", "value": ",".join(settings.forwarded_allow_ips)})
-    return env
+        variables.append({"name": env.FORWARDED_ALLOW_IPS, "value": ",".join(settings.forwarded_allow_ips)})
+    return variables
 
 
 def _probe(path: str, period: int, failures: int) -> dict[str, Any]:

@@ -22,11 +22,12 @@ from coviu_catalog import load_catalog
 from . import handlers
 from .catchup import catch_up
 from .controller import Runtime, Turns, Wakeups, release_terminating
+from .errors import SettingsError
 from .expiry import Clock, SystemClock
 from .kube import Kube
 from .metrics import Metrics
 from .reconcile import Context
-from .settings import OperatorSettings, SettingsError, load_settings
+from .settings import OperatorSettings, load_settings
 
 logger = logging.getLogger(__name__)
 _LOG_FORMATS = {"plain": kopf.LogFormat.PLAIN, "full": kopf.LogFormat.FULL, "json": kopf.LogFormat.JSON}

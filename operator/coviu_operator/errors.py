@@ -1,6 +1,8 @@
 """The operator's failure kinds, and how each maps onto kopf's retry model.
 
     OperatorError
+    ├── SettingsError      the operator's own environment is invalid: it exits naming each variable.
+    ├── PluginError        a problem the kubectl plugin reports to its user, saying what to do.
     ├── InputError         a referenced Secret or a filter is missing or malformed, or a child's
     │                      name is taken by an object the server does not control. Reported in
     │                      the conditions; nothing is retried on a timer, because the Secret and
@@ -24,6 +26,14 @@ from __future__ import annotations
 
 class OperatorError(Exception):
     """Base of the errors the operator raises on purpose."""
+
+
+class SettingsError(OperatorError):
+    """The operator's environment is invalid; the message names each variable."""
+
+
+class PluginError(OperatorError):
+    """A problem to report to the kubectl plugin's user; the message says what to do."""
 
 
 class InputError(OperatorError):

@@ -80,9 +80,9 @@ def _pod_violations(template: PodTemplate, settings: OperatorSettings) -> list[s
             what = repr(toleration.key) if toleration.key else "an empty key (every taint)"
             found.append(f"{field}.tolerations[{index}].key: {what} not allowed "
                          f"({_allowed(settings.allowed_toleration_keys, 'allowed_toleration_keys')})")
-    name = template.priority_class_name
-    if name and name not in settings.allowed_priority_classes:
-        found.append(f"{field}.priorityClassName: {name!r} not allowed "
+    priority_class = template.priority_class_name
+    if priority_class and priority_class not in settings.allowed_priority_classes:
+        found.append(f"{field}.priorityClassName: {priority_class!r} not allowed "
                      f"({_allowed(settings.allowed_priority_classes, 'allowed_priority_classes')})")
     return found
 

@@ -111,8 +111,8 @@ async def reconcile(body: Mapping[str, Any], ctx: Context, known: Mapping[Ref, s
     try:
         server = Server.parse(body)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        return _single(body, c.false(c.READY, "InvalidSpec", f"the object does not match the API: {problems}"),
+        mismatches = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        return _single(body, c.false(c.READY, "InvalidSpec", f"the object does not match the API: {mismatches}"),
                        "invalid", now)
     expiry = assess(server.spec.expires_at, now, ctx.settings.expiring_soon_window, server.metadata.creation_timestamp)
     problems: list[InputError] = []

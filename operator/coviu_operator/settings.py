@@ -12,15 +12,12 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from coviu_mcp.config import DEFAULT_API_BASE_URL
+from coviu_catalog import DEFAULT_API_BASE_URL
 
+from .errors import SettingsError
 from .models import Resources
 
 ENV_PREFIX = "COVIU_OPERATOR_"
-
-
-class SettingsError(Exception):
-    """The operator's environment is invalid; the message names each variable."""
 
 
 def _seconds_or_iso(value: Any) -> Any:
@@ -114,7 +111,14 @@ class OperatorSettings(BaseSettings):
 
     def describe(self) -> str:
         """The effective configuration as one log line; holds no secrets."""
-        return ", ".join(f"{ENV_PREFIX}{name.upper()}={getattr(self, name)!s}" for name in type(self).model_fields)
+        return ", ".join(f"{env_name(name)}={getattr(self, name)!s}" for name in type(self).model_fields)
+
+
+def env_name(field: str) -> str:
+    """The environment variable that sets OperatorSettings.`field` (KeyError for no such field)."""
+    if field not in OperatorSettings.model_fields:
+        raise KeyError(field)
+    return f"{ENV_PREFIX}{field.upper()}"
 
 
 def load_settings(**overrides: Any) -> OperatorSettings:

@@ -1,4 +1,9 @@
-"""Errors raised while loading or filtering the catalog; each message names what is wrong."""
+"""Errors raised while loading or filtering the catalog; each message names what is wrong.
+
+    CatalogError                 the catalog data or a filter over it is unusable
+    ├── UnknownFilterValueError  a `methods` or `tags` entry that matches nothing the catalog knows
+    └── EmptySelectionError      valid filters that leave no tool
+"""
 
 from __future__ import annotations
 

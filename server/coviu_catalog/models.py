@@ -16,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 _PATH_PARAM = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 _SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 
-STANDARD_METHODS = ("list", "get", "create", "update", "delete")
+# Where the API the records describe lives; a server's configuration may point elsewhere (a sandbox).
+DEFAULT_API_BASE_URL = "https://api.coviu.com/v1"
 
 
 class MethodClass(StrEnum):

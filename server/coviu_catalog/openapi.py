@@ -5,13 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from .catalog import Catalog
-from .models import Record
+from .models import DEFAULT_API_BASE_URL, Record
 from .naming import tool_name
 
-DEFAULT_SERVER = "https://api.coviu.com/v1"
 
-
-def render_openapi(catalog: Catalog, server_url: str = DEFAULT_SERVER) -> dict[str, Any]:
+def render_openapi(catalog: Catalog, server_url: str = DEFAULT_API_BASE_URL) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for record in catalog.records:
         paths.setdefault(record.path, {})[record.http_method.lower()] = _operation(record)

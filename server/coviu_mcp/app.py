@@ -12,9 +12,9 @@ from starlette.routing import Route
 
 from coviu_catalog import Catalog, load_catalog, select
 
+from .admin import Readiness, create_admin_app
 from .calls import ToolCaller
 from .config import ServerSettings
-from .admin import Readiness, create_admin_app
 from .endpoints import FilesEndpoint, McpEndpoint, NotFoundEndpoint
 from .exchange import Exchange
 from .expiry import Expiry
@@ -51,7 +51,11 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         upstream = CoviuClient(settings, upstream_transport)
         caller = ToolCaller(
-            tools, upstream, metrics, str(settings.public_url) if settings.public_url else None, settings.embed_max_bytes,
+            tools,
+            upstream,
+            metrics,
+            str(settings.public_url) if settings.public_url else None,
+            settings.embed_max_bytes,
             links,
         )
         server = build_server(tools, caller)

@@ -8,7 +8,8 @@ import sys
 from coviu_catalog import CatalogError
 
 from .app import create_app
-from .config import ConfigError, describe_environment, load_settings
+from .config import describe_environment, load_settings
+from .errors import ConfigError
 from .logs import configure
 from .serve import serve
 

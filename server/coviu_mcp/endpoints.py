@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -49,7 +49,7 @@ class McpEndpoint:
             return refusal.response.status_code
         if scope["method"] != "POST":
             # A stateless server has no stream to offer on GET, and no session to DELETE.
-            response = PlainTextResponse("Method Not Allowed", 405, headers={"Allow": "POST"})
+            response: Response = PlainTextResponse("Method Not Allowed", 405, headers={"Allow": "POST"})
             await response(scope, receive, send)
             return 405
         extra: dict[str, str] = {}
@@ -165,7 +165,7 @@ class FilesEndpoint:
                 body = await upstream.aread() if scope["method"] == "GET" else b""
             return Response(body, upstream.status_code, headers=headers)
 
-        async def body() -> Any:
+        async def chunks() -> AsyncIterator[bytes]:
             # A failure mid-stream, or the server's expiry, propagates: the server aborts the
             # connection, so the client sees a short body against Content-Length instead of a
             # "complete" truncated file.
@@ -178,7 +178,7 @@ class FilesEndpoint:
             self._active -= 1
             await upstream.aclose()
 
-        return _Download(body(), upstream.status_code, headers, release)
+        return _Download(chunks(), upstream.status_code, headers, release)
 
 
 class _Download(StreamingResponse):

@@ -22,7 +22,6 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-
 from mcp.server import Server
 from mcp.server._streamable_http_modern import _mcp_param_rejection, _SingleExchangeDispatchContext
 from mcp.server.connection import Connection
@@ -96,7 +95,9 @@ class Exchange:
                 return None
             if await _mcp_param_rejection(self._server, request, call, verdict, lifespan_state) is not None:
                 return None
-            connection = Connection.from_envelope(verdict.protocol_version, verdict.client_info, verdict.client_capabilities)
+            connection = Connection.from_envelope(
+                verdict.protocol_version, verdict.client_info, verdict.client_capabilities
+            )
         dctx = _SingleExchangeDispatchContext(
             transport=TransportContext(kind="streamable-http", can_send_request=False, headers=request.headers),
             request_id=call.id,
@@ -113,7 +114,9 @@ class Exchange:
                 return None  # nothing happened yet: the SDK's own path answers, with its error mapping
             # The tool ran (Coviu may have been changed): never run it twice; no exception text leaks.
             error = modern_error_data(exc).model_dump(by_alias=True, exclude_none=True)
-            status = ERROR_CODE_HTTP_STATUS.get(error["code"], 200) if version not in HANDSHAKE_PROTOCOL_VERSIONS else 200
+            status = (
+                ERROR_CODE_HTTP_STATUS.get(error["code"], 200) if version not in HANDSHAKE_PROTOCOL_VERSIONS else 200
+            )
             return status, orjson.dumps({"jsonrpc": "2.0", "id": call.id, "error": error})
         finally:
             parked_structured_content.reset(token)

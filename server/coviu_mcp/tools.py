@@ -86,7 +86,7 @@ def build_tool(record: Record) -> ToolSpec:
         description=description(record),
         input_schema=inputs,
         output_schema=outputs,
-        annotations=annotations(record),
+        annotations=tool_annotations(record),
     )
     return ToolSpec(record, tool, inputs, outputs, ArgumentValidator(inputs))
 
@@ -113,7 +113,7 @@ def output_schema(record: Record) -> dict[str, Any] | None:
         return None
     if body.get("type") == "array":
         return {"type": "object", "required": ["items"], "properties": {"items": copy.deepcopy(single_typed(body))}}
-    schema = copy.deepcopy(single_typed(body))
+    schema: dict[str, Any] = copy.deepcopy(single_typed(body))
     continuation = continuation_field(record)
     if continuation:
         schema.setdefault("properties", {})[continuation] = {
@@ -123,7 +123,7 @@ def output_schema(record: Record) -> dict[str, Any] | None:
     return schema
 
 
-def annotations(record: Record) -> types.ToolAnnotations:
+def tool_annotations(record: Record) -> types.ToolAnnotations:
     verb = record.http_method
     return types.ToolAnnotations(
         title=record.summary,

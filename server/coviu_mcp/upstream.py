@@ -77,7 +77,9 @@ class Stream(Protocol):
     """A Coviu answer whose body is still to be read; the caller must `aclose()` it."""
 
     status_code: int
-    headers: Mapping[str, str]
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
 
     async def aread(self) -> bytes: ...
 
@@ -105,7 +107,7 @@ class _AiohttpStream:
     async def aread(self) -> bytes:
         try:
             return await self._response.read()
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             raise _unreachable(exc) from exc
 
     async def aiter_raw(self) -> AsyncIterator[bytes]:
@@ -135,7 +137,7 @@ class AiohttpHttp:
             response = await self._session.request(
                 method, target, headers=headers, data=body, allow_redirects=False
             )
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             raise _unreachable(exc) from exc
         return _AiohttpStream(response)
 
@@ -222,7 +224,9 @@ class TokenSource:
     async def _grant(self, form: dict[str, str]) -> _AccessToken:
         headers = {"Authorization": self._authorization, "Content-Type": "application/x-www-form-urlencoded"}
         try:
-            response = await read(await self._client.open("POST", self._token_url, {}, headers, urlencode(form).encode()))
+            response = await read(
+                await self._client.open("POST", self._token_url, {}, headers, urlencode(form).encode())
+            )
         except Unreachable as exc:
             raise UpstreamUnavailableError(f"Coviu token endpoint unreachable: {exc}") from exc
         if response.status_code in (400, 401, 403):

@@ -42,4 +42,5 @@ def _pattern(validator: Any, pattern: str, instance: Any, schema: dict[str, Any]
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-ArgumentValidator = validators.extend(Draft202012Validator, {"pattern": _pattern})
+# The jsonschema stubs leave `extend` unannotated.
+ArgumentValidator = validators.extend(Draft202012Validator, {"pattern": _pattern})  # type: ignore[no-untyped-call]

@@ -24,8 +24,12 @@ NASTY = st.sampled_from(
      "<script>", "${jndi:ldap://x}", "\u202e", "\x00", "a" * 5000, "-1", "99999999999999999999"]
 ) | st.text(max_size=50)
 RECORDS = {tool_name(r): r for r in load_catalog().records}
-ROUTES = {name: re.compile("^/v1" + re.sub(r"\{[^}]+\}", "[A-Za-z0-9_~-]+", r.path) + "$") for name, r in RECORDS.items()}
-FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+ROUTES = {
+    name: re.compile("^/v1" + re.sub(r"\{[^}]+\}", "[A-Za-z0-9_~-]+", r.path) + "$") for name, r in RECORDS.items()
+}
+FUZZ = settings(
+    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 
 
 @pytest.fixture
@@ -44,7 +48,13 @@ def calls(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     for prop, schema in {**record.query.properties, **record.body.properties}.items():
         if draw(st.booleans()):
             kind = schema.get("type")
-            value = draw(st.integers(-(2**70), 2**70)) if kind == "integer" else draw(st.booleans()) if kind == "boolean" else draw(NASTY)
+            value = (
+                draw(st.integers(-(2**70), 2**70))
+                if kind == "integer"
+                else draw(st.booleans())
+                if kind == "boolean"
+                else draw(NASTY)
+            )
             arguments[prop] = value
     return name, arguments
 
@@ -69,6 +79,8 @@ async def test_upstream_requests_stay_on_the_tools_route(fuzz_stack: Stack, call
 async def test_out_of_range_pagination_is_refused_before_coviu() -> None:
     async with stack() as s:
         for arguments in ({"page": -1}, {"page_size": 0}, {"page_size": 201}, {"page": 1.5}):
-            response = await s.http.post(f"/mcp/{TOKEN}", json=call_body("list_all_coviu_sessions", arguments), headers=LEGACY_HEADERS)
+            response = await s.http.post(
+                f"/mcp/{TOKEN}", json=call_body("list_all_coviu_sessions", arguments), headers=LEGACY_HEADERS
+            )
             assert response.json()["result"]["isError"] is True, arguments
         assert all(path.startswith("/v1/auth") for _, path in s.upstream.sent), s.upstream.sent

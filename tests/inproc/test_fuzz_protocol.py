@@ -21,7 +21,11 @@ METHODS = st.sampled_from(
     ["tools/call", "tools/list", "initialize", "ping", "server/discover", "prompts/list", "resources/read", "x" * 300]
 ) | st.text(max_size=40)
 JSON_LEAF = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=200)
-JSON_VALUE = st.recursive(JSON_LEAF, lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=10), inner, max_size=5), max_leaves=30)
+JSON_VALUE = st.recursive(
+    JSON_LEAF,
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=10), inner, max_size=5),
+    max_leaves=30,
+)
 ARGUMENTS = st.dictionaries(
     st.sampled_from(["id", "page", "page_size", "team_id", "session_id", "display_name", "role", "start_time", "x"]),
     JSON_VALUE,
@@ -36,8 +40,16 @@ def messages(draw: st.DrawFn) -> Any:
     if shape == "call":
         params: dict[str, Any] = {"name": draw(TOOL_NAMES), "arguments": draw(ARGUMENTS)}
         if draw(st.booleans()):
-            params["_meta"] = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
-        return {"jsonrpc": "2.0", "id": draw(st.integers() | st.text(max_size=8)), "method": "tools/call", "params": params}
+            params["_meta"] = {
+                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities": {},
+            }
+        return {
+            "jsonrpc": "2.0",
+            "id": draw(st.integers() | st.text(max_size=8)),
+            "method": "tools/call",
+            "params": params,
+        }
     if shape == "rpc":
         return {
             "jsonrpc": draw(st.sampled_from(["2.0", "1.0", 2])),
@@ -55,7 +67,9 @@ def _check(status: int, content: bytes) -> None:
         assert payload.get("jsonrpc") == "2.0" and ("result" in payload or "error" in payload)
 
 
-FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 
 
 async def _post(s: Stack, body: bytes, version: str | None, method_header: str | None = None) -> None:
@@ -77,7 +91,9 @@ async def fuzz_stack() -> AsyncIterator[Stack]:
 
 @FUZZ
 @given(message=messages(), version=VERSIONS, method_header=st.none() | st.sampled_from(["tools/call", "tools/list"]))
-async def test_structured_messages(fuzz_stack: Stack, message: Any, version: str | None, method_header: str | None) -> None:
+async def test_structured_messages(
+    fuzz_stack: Stack, message: Any, version: str | None, method_header: str | None
+) -> None:
     await _post(fuzz_stack, json.dumps(message).encode(), version, method_header)
 
 
@@ -89,6 +105,15 @@ async def test_raw_bytes_invalid_utf8_and_deep_nesting(fuzz_stack: Stack, body: 
 
 async def test_huge_strings_hit_the_body_limit_cleanly() -> None:
     async with stack(MCP_MAX_BODY_BYTES="65536") as s:
-        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "get_single_coviu_team", "arguments": {"x": "y" * 200_000}}})
-        response = await s.http.post(f"/mcp/{TOKEN}", content=body, headers={"content-type": "application/json", "accept": "application/json"})
+        body = json.dumps(
+            {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "tools/call",
+                "params": {"name": "get_single_coviu_team", "arguments": {"x": "y" * 200_000}},
+            }
+        )
+        response = await s.http.post(
+            f"/mcp/{TOKEN}", content=body, headers={"content-type": "application/json", "accept": "application/json"}
+        )
         assert response.status_code == 413

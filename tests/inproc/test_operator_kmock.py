@@ -28,7 +28,7 @@ from coviu_operator.kube import Kube
 from coviu_operator.metrics import Metrics
 from coviu_operator.names import ROTATE_ANNOTATION
 from coviu_operator.settings import OperatorSettings
-from coviu_operator.testing import credentials_secret, server_body
+from coviu_testbed.operator import credentials_secret, server_body
 
 NS = "clinic"
 EPOCH = datetime(2030, 1, 1, tzinfo=UTC)
@@ -441,7 +441,9 @@ def pod_annotation(api: Emulator) -> str:
     return annotations["mcp.coviu.dev/config-hash"]
 
 
-async def test_a_reconcile_that_raises_is_reported_and_retried_not_a_crash_loop(kmock: Emulator, tmp_path: Path) -> None:
+async def test_a_reconcile_that_raises_is_reported_and_retried_not_a_crash_loop(
+    kmock: Emulator, tmp_path: Path
+) -> None:
     """Here the API answers the first Deployment apply with something that is not an object."""
     kmock["patch", f"/apis/apps/v1/namespaces/{NS}/deployments/demo-mcp"][:1] << []
     async with operator(kmock, tmp_path) as metrics:

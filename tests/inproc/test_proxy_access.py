@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from mcp.shared.exceptions import MCPError
@@ -54,12 +54,12 @@ async def test_api_token_is_required_when_configured() -> None:
 
 
 async def test_expiry_takes_effect_at_the_instant() -> None:
-    expires = datetime.now(timezone.utc) + timedelta(seconds=1)
+    expires = datetime.now(UTC) + timedelta(seconds=1)
     async with stack(MCP_EXPIRES_AT=expires.isoformat()) as s:
         body = call_body("get_single_coviu_team", {})
         before = await s.http.post(f"/mcp/{TOKEN}", json=body, headers=LEGACY_HEADERS)
         assert before.status_code == 200
-        await asyncio.sleep(max(0.0, (expires - datetime.now(timezone.utc)).total_seconds()) + 0.01)
+        await asyncio.sleep(max(0.0, (expires - datetime.now(UTC)).total_seconds()) + 0.01)
         after = await s.http.post(f"/mcp/{TOKEN}", json=body, headers=LEGACY_HEADERS)
         assert after.status_code == 410
         assert "expired" in after.json()["error"]["message"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from coviu_sandbox.binary import expected_bytes
@@ -87,7 +87,7 @@ def _query(link: str) -> dict[str, str]:
 
 
 async def test_link_expires_and_never_outlives_the_server() -> None:
-    expires_at = datetime.now(timezone.utc) + timedelta(seconds=30)
+    expires_at = datetime.now(UTC) + timedelta(seconds=30)
     async with stack(MCP_LINK_TTL="1", MCP_AUTH_FAILURE_LIMIT="0") as s, s.client() as client:
         link = await _link(s, client)
         assert (await s.http.get(link, headers={"range": "bytes=0-9"})).status_code == 206

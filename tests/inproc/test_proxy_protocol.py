@@ -97,7 +97,9 @@ async def test_foreign_origin_and_host_are_refused() -> None:
 
 async def test_wrong_token_is_indistinguishable_from_no_server() -> None:
     async with stack() as s:
-        wrong = await s.http.post("/mcp/not-the-token", json=call_body("list_all_coviu_sessions", {}), headers=LEGACY_HEADERS)
+        wrong = await s.http.post(
+            "/mcp/not-the-token", json=call_body("list_all_coviu_sessions", {}), headers=LEGACY_HEADERS
+        )
         nothing = await s.http.post("/nothing-here", json={}, headers=LEGACY_HEADERS)
         assert wrong.status_code == nothing.status_code == 404
         assert wrong.content == nothing.content

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -12,7 +12,7 @@ ERAS = ["legacy", "2026-07-28"]
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 @pytest.mark.parametrize("mode", ERAS)
@@ -25,7 +25,7 @@ async def test_triage(mode: str) -> None:
             "list_all_coviu_waiting_queue_calls", {"team_id": team["team_id"], "waiting_queue_id": queue}
         )
         assert not calls.is_error
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         waited = [
             c for c in calls.structured_content["items"]
             if now - datetime.fromisoformat(c["joinedAt"].replace("Z", "+00:00")) > timedelta(minutes=10)
@@ -55,14 +55,20 @@ async def test_triage(mode: str) -> None:
 async def test_compliance(mode: str) -> None:
     """Session summary -> audio recording download link -> Range download through the proxy."""
     async with stack() as s, s.client(mode) as client:
-        summary = await client.call_tool("get_single_coviu_session_summary_by_id", {"id": s.seed["finished_session_id"]})
+        summary = await client.call_tool(
+            "get_single_coviu_session_summary_by_id", {"id": s.seed["finished_session_id"]}
+        )
         assert not summary.is_error
         assert summary.structured_content["actual_end_time"]
         assert summary.structured_content["participants"]
         recording = s.seed["recording"]
         result = await client.call_tool(
             "get_single_coviu_audio_recording_by_id",
-            {"team_id": s.seed["team_id"], "collection_id": recording["collection_id"], "id": recording["submission_id"]},
+            {
+                "team_id": s.seed["team_id"],
+                "collection_id": recording["collection_id"],
+                "id": recording["submission_id"],
+            },
         )
         assert not result.is_error, result.content[0].text
         meta = result.structured_content

@@ -34,7 +34,9 @@ async def test_api_token_bypass_attempts_fail() -> None:
             assert response.status_code == 401, headers
         duplicated = [*LEGACY_HEADERS.items(), ("authorization", f"Bearer {API_TOKEN}"), ("authorization", "Bearer x")]
         assert (await s.http.post(url, json=BODY, headers=duplicated)).status_code == 401
-        assert (await s.http.post(f"{url}?authorization=Bearer%20{API_TOKEN}", json=BODY, headers=LEGACY_HEADERS)).status_code == 401
+        assert (
+            await s.http.post(f"{url}?authorization=Bearer%20{API_TOKEN}", json=BODY, headers=LEGACY_HEADERS)
+        ).status_code == 401
         case = await s.http.post(url, json=BODY, headers={**LEGACY_HEADERS, "AUTHORIZATION": f"BEARER {API_TOKEN}"})
         assert case.status_code == 200  # header names and the scheme are case-insensitive, the token is not
 
@@ -67,16 +69,36 @@ async def test_right_url_and_api_tokens_get_in_while_their_address_is_blocked() 
     async with stack(**env) as s:
         url = f"/mcp/{TOKEN}"
         wrong_api = {**LEGACY_HEADERS, "authorization": "Bearer guess"}
-        assert [(await s.http.post(url, json=BODY, headers=wrong_api)).status_code for _ in range(4)] == [401, 401, 401, 429]
+        assert [(await s.http.post(url, json=BODY, headers=wrong_api)).status_code for _ in range(4)] == [
+            401,
+            401,
+            401,
+            429,
+        ]
         right = {**LEGACY_HEADERS, "authorization": f"Bearer {API_TOKEN}"}
         assert (await s.http.post(url, json=BODY, headers=right)).status_code == 200
 
 
 # Every way of writing a wrong token, and paths that are no endpoint at all.
 WRONG_PATHS = [
-    "/mcp/wrong", "/mcp/wrong/", "/mcp/wrong//", "/mcp//wrong", "/mcp/wrong/x", "/mcp/wrong/files/get_single_coviu_team",
-    "/mcp/wrong/files/", "/MCP/wrong", "/mcp/wrong%2F", "/mcp/", "/mcp", "/", "/mcp/files/", "/mcp/files/nope",
-    f"/mcp/{TOKEN}/", f"/mcp/{TOKEN}/files/get_single_coviu_audio_recording_by_id", "/healthz", "/metrics",
+    "/mcp/wrong",
+    "/mcp/wrong/",
+    "/mcp/wrong//",
+    "/mcp//wrong",
+    "/mcp/wrong/x",
+    "/mcp/wrong/files/get_single_coviu_team",
+    "/mcp/wrong/files/",
+    "/MCP/wrong",
+    "/mcp/wrong%2F",
+    "/mcp/",
+    "/mcp",
+    "/",
+    "/mcp/files/",
+    "/mcp/files/nope",
+    f"/mcp/{TOKEN}/",
+    f"/mcp/{TOKEN}/files/get_single_coviu_audio_recording_by_id",
+    "/healthz",
+    "/metrics",
 ]
 
 

@@ -1,4 +1,4 @@
-"""Fixtures for the tests that run against a real control plane (see tests/cluster).
+"""Fixtures for the tests that run against a real control plane (see coviu_testbed.cluster).
 
 Every test collected under tests/k8s gets the ``cluster`` marker, and those on the real
 node also ``realnode``. Each control plane is started once per session; each test gets a
@@ -9,8 +9,8 @@ says how many tests ran on the real plane.
 from __future__ import annotations
 
 import os
-from datetime import timedelta
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -20,10 +20,10 @@ from kubernetes_asyncio import client, config
 from coviu_operator.names import CRD_NAME
 from coviu_operator.rbac import cluster_role
 from coviu_operator.settings import OperatorSettings
-from coviu_operator.testing import OperatorThread
-from tests.cluster import ControlPlane
-from tests.k8s.operator_support import CRD_FILE, Cluster, new_namespace
-from tests.k8s.real_pods import RESTRICTED, figures, import_images
+from coviu_testbed.operator import OperatorThread
+from coviu_testbed.cluster import ControlPlane
+from coviu_testbed.k8s import CRD_FILE, Cluster, new_namespace
+from coviu_testbed.pods import RESTRICTED, figures, import_images
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -79,7 +79,7 @@ def control_plane() -> Iterator[ControlPlane]:
 @pytest.fixture(scope="session")
 def real_plane() -> Iterator[ControlPlane]:
     """A control plane of its own with a real node (containerd, kubelet, kube-proxy,
-    CoreDNS) instead of kwok; see tests/cluster/controlplane.py for why it is separate.
+    CoreDNS) instead of kwok; see coviu_testbed.cluster.controlplane for why it is separate.
     No CRD is installed up front: the chart installs its own, as in a user's cluster."""
     keep = os.environ.get("CONTROL_PLANE_KEEP", "") not in ("", "0")
     with ControlPlane(real_node=True, keep_workdir=keep) as plane:

@@ -16,11 +16,11 @@ import yaml
 
 from coviu_catalog import CatalogError, load_catalog, select
 from coviu_operator.admission import MINIMUM_LIFETIME
-from coviu_operator.testing import OperatorThread
-from tests.cluster import ControlPlane
-from tests.cluster.binaries import binary
-from tests.cluster.waiting import eventually
-from tests.k8s.operator_support import ROOT, Cluster, apply, creds, merge_patch, rfc3339, server
+from coviu_testbed.operator import OperatorThread
+from coviu_testbed.cluster import ControlPlane
+from coviu_testbed.cluster.binaries import binary
+from coviu_testbed.cluster.waiting import eventually
+from coviu_testbed.k8s import ROOT, Cluster, apply, creds, merge_patch, rfc3339, server
 
 CHART = ROOT / "charts" / "coviu-mcp-operator"
 RELEASE = "vap"
@@ -33,7 +33,9 @@ def catalog_message(methods: list[str] | None = None, tags: list[str] | None = N
     return str(raised.value)
 
 
-def try_apply(plane: ControlPlane, namespace: str, body: dict[str, Any], *extra: str) -> subprocess.CompletedProcess[str]:
+def try_apply(
+    plane: ControlPlane, namespace: str, body: dict[str, Any], *extra: str
+) -> subprocess.CompletedProcess[str]:
     return plane.kubectl("apply", "-n", namespace, *extra, "-f", "-", input=yaml.safe_dump(body), check=False)
 
 

@@ -13,12 +13,12 @@ import pytest
 import yaml
 
 from coviu_catalog import load_catalog, select, tool_name
-from coviu_mcp.launch import console_script
-from coviu_operator.testing import OperatorThread
-from tests.cluster import ControlPlane
-from tests.cluster.binaries import binary
-from tests.cluster.waiting import eventually
-from tests.k8s.operator_support import EXAMPLE, Cluster, apply, changed, creds, rfc3339, server
+from coviu_testbed.launch import console_script
+from coviu_testbed.operator import OperatorThread
+from coviu_testbed.cluster import ControlPlane
+from coviu_testbed.cluster.binaries import binary
+from coviu_testbed.cluster.waiting import eventually
+from coviu_testbed.k8s import EXAMPLE, Cluster, apply, changed, creds, rfc3339, server
 
 PLUGIN = Path(console_script("kubectl-cmcp"))
 

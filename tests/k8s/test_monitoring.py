@@ -22,11 +22,12 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from prometheus_client.parser import text_string_to_metric_families
 
-from coviu_mcp.launch import console_script, free_port, running
-from tests.cluster import ControlPlane
-from tests.cluster.binaries import binary
-from tests.cluster.waiting import eventually
-from tests.k8s.operator_support import ROOT, apply, creds, rfc3339, server
+from coviu_operator.settings import env_name
+from coviu_testbed.launch import console_script, free_port, running
+from coviu_testbed.cluster import ControlPlane
+from coviu_testbed.cluster.binaries import binary
+from coviu_testbed.cluster.waiting import eventually
+from coviu_testbed.k8s import ROOT, apply, creds, rfc3339, server
 from tests.real.proxy_process import ProxyProcess, proxy_process
 from tests.real.sandbox_process import start_sandbox
 
@@ -61,7 +62,9 @@ def rule_groups(chart: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def dashboard(chart: list[dict[str, Any]]) -> dict[str, Any]:
-    config_map = next(doc for doc in chart if doc["kind"] == "ConfigMap" and doc["metadata"]["name"].endswith("-dashboard"))
+    config_map = next(
+        doc for doc in chart if doc["kind"] == "ConfigMap" and doc["metadata"]["name"].endswith("-dashboard")
+    )
     assert config_map["metadata"]["labels"]["grafana_dashboard"] == "1"
     found: dict[str, Any] = json.loads(config_map["data"]["coviu-mcp-servers.json"])
     return found
@@ -81,7 +84,7 @@ def dashboard_queries(board: dict[str, Any]) -> list[str]:
 
 def variable_metrics(board: dict[str, Any]) -> list[tuple[str, str]]:
     """(metric, label) of each label_values() template variable."""
-    return [tuple(re.fullmatch(r"label_values\((\w+), (\w+)\)", v["query"]["query"]).groups())  # type: ignore[misc]
+    return [tuple(re.fullmatch(r"label_values\((\w+), (\w+)\)", v["query"]["query"]).groups())  # type: ignore[union-attr]
             for v in board["templating"]["list"] if v["type"] == "query"]
 
 
@@ -141,7 +144,7 @@ async def exported(control_plane: ControlPlane, namespace: str) -> AsyncIterator
     """The series a real operator process (serving a ready, an invalid and an expiring server)
     and a real proxy process (after `proxy_traffic`) export."""
     metrics_port = free_port()
-    env = {"COVIU_OPERATOR_METRICS_PORT": str(metrics_port), "COVIU_OPERATOR_HEALTH_PORT": str(free_port())}
+    env = {env_name("metrics_port"): str(metrics_port), env_name("health_port"): str(free_port())}
     argv = [console_script("coviu-mcp-operator"), "-n", namespace, f"--kubeconfig={control_plane.kubeconfig}"]
     with (running(argv, metrics_port, "/metrics", env, timeout=60) as operator,
           start_sandbox("--rate-limit", "5") as sandbox, proxy_process(sandbox) as proxy):

@@ -18,13 +18,7 @@ import copy
 import json
 import os
 import random
-import signal
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,89 +28,16 @@ import pytest
 import yaml
 from kubernetes_asyncio import client
 
-from coviu_operator.names import API_VERSION, KIND, MANAGED_BY_LABEL, MANAGER, PLURAL, ROTATE_ANNOTATION
+from coviu_operator.names import API_VERSION, KIND, PLURAL, ROTATE_ANNOTATION
 from coviu_operator.rbac import cluster_role
-from tests.cluster import ControlPlane
-from coviu_mcp.launch import free_ports
-from tests.cluster.waiting import eventually
-from tests.k8s.operator_support import Cluster, apply, creds, merge_patch, rfc3339, server
+from coviu_testbed.cluster import ControlPlane
+from coviu_testbed.cluster.waiting import eventually
+from coviu_testbed.invariants import condition, event_counts, items, problems, tokens, world
+from coviu_testbed.k8s import Cluster, apply, creds, merge_patch, rfc3339, server
+from coviu_testbed.operator_process import OperatorProcess
 
 SEED = int(os.environ.get("OPERATOR_FAULT_SEED", "20261125"))
 CONVERGE_TIMEOUT = 120.0
-
-
-# -- the operator as a process -------------------------------------------------------------------
-
-
-class OperatorProcess:
-    """`coviu-mcp-operator` for one namespace; start() again after kill() or stop().
-
-    Each start logs to a file of its own in `log_dir` (`operator.<n>.log`) and gets fresh ports.
-    """
-
-    def __init__(self, kubeconfig: str, namespace: str, log_dir: Path, *args: str, **env: str) -> None:
-        self.kubeconfig, self.namespace, self.log_dir = kubeconfig, namespace, log_dir
-        self.args, self.env = list(args), env
-        self.process: subprocess.Popen[bytes] | None = None
-        self.starts = 0
-        self.metrics_port = self.health_port = 0
-
-    @property
-    def logs(self) -> list[Path]:
-        return sorted(self.log_dir.glob("operator.*.log"))
-
-    def start(self, timeout: float = 60.0) -> float:
-        """Start it and wait for its liveness endpoint; return the seconds that took."""
-        began = time.monotonic()
-        self.starts += 1
-        self.metrics_port, self.health_port = free_ports(2)
-        env = {**os.environ, "COVIU_OPERATOR_METRICS_PORT": str(self.metrics_port),
-               "COVIU_OPERATOR_HEALTH_PORT": str(self.health_port), **self.env}
-        command = [str(Path(sys.executable).with_name("coviu-mcp-operator")), "--kubeconfig", self.kubeconfig,
-                   "--namespace", self.namespace, "--log-format", "json", *self.args]
-        with (self.log_dir / f"operator.{self.starts}.log").open("wb") as log:
-            self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                            start_new_session=True)
-        while not self._get(f"http://127.0.0.1:{self.health_port}/healthz"):
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the operator exited with {self.process.returncode}:\n{self.logs[-1].read_text()}")
-            if time.monotonic() - began > timeout:
-                raise TimeoutError("the operator did not come up")
-            time.sleep(0.05)
-        return time.monotonic() - began
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown of any kind, as when a node dies or the OOM killer strikes."""
-        assert self.process is not None
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> int:
-        """SIGTERM, as a rollout of the operator's Deployment does; the exit code."""
-        if self.process is None or self.process.poll() is not None:
-            return self.process.returncode if self.process else 0
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            return self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(10)
-            raise
-
-    def metrics(self) -> str:
-        return self._get(f"http://127.0.0.1:{self.metrics_port}/metrics") or ""
-
-    def reconciles(self) -> int:
-        return int(sum(float(line.rsplit(" ", 1)[1]) for line in self.metrics().splitlines()
-                       if line.startswith("coviu_operator_reconciles_total{")))
-
-    @staticmethod
-    def _get(url: str) -> str | None:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                return response.read().decode() if response.status == 200 else None
-        except (urllib.error.URLError, OSError):
-            return None
 
 
 @pytest.fixture
@@ -132,97 +53,6 @@ def operator_process(operator_kubeconfig: str, namespace: str, crd: None, tmp_pa
 
 
 # -- reading the whole namespace -----------------------------------------------------------------
-
-
-async def items(api: client.ApiClient, path: str) -> list[dict[str, Any]]:
-    data, _, _ = await api.call_api(path, "GET", header_params={"Accept": "application/json"},
-                                    response_types_map={200: "object"}, auth_settings=["BearerToken"],
-                                    _return_http_data_only=False, _request_timeout=20)
-    return list(data["items"])
-
-
-async def world(api: client.ApiClient, namespace: str) -> dict[str, list[dict[str, Any]]]:
-    """Everything in the namespace the invariants look at."""
-    paths = {
-        "servers": f"/apis/{API_VERSION}/namespaces/{namespace}/{PLURAL}",
-        "Deployment": f"/apis/apps/v1/namespaces/{namespace}/deployments",
-        "ReplicaSet": f"/apis/apps/v1/namespaces/{namespace}/replicasets",
-        "Pod": f"/api/v1/namespaces/{namespace}/pods",
-        "Service": f"/api/v1/namespaces/{namespace}/services",
-        "ServiceAccount": f"/api/v1/namespaces/{namespace}/serviceaccounts",
-        "Secret": f"/api/v1/namespaces/{namespace}/secrets",
-        "events": f"/api/v1/namespaces/{namespace}/events",
-    }
-    fetched = await asyncio.gather(*(items(api, path) for path in paths.values()))
-    return dict(zip(paths, fetched, strict=True))
-
-
-def condition(obj: dict[str, Any], type_: str) -> dict[str, Any]:
-    return next((c for c in (obj.get("status") or {}).get("conditions") or [] if c["type"] == type_), {})
-
-
-def event_counts(seen: dict[str, list[dict[str, Any]]]) -> dict[str, Counter[str]]:
-    counts: dict[str, Counter[str]] = {}
-    for event in seen["events"]:
-        involved = event.get("involvedObject") or {}
-        if involved.get("kind") == KIND:
-            counts.setdefault(involved["name"], Counter())[event["reason"]] += 1
-    return counts
-
-
-def problems(seen: dict[str, list[dict[str, Any]]], live: set[str], expired: set[str],
-             rolled: frozenset[str] = frozenset(), rotated: frozenset[str] = frozenset()) -> list[str]:
-    """Every way the namespace differs from: `live` servers Ready with one of each child (two Secrets:
-    the token and the link key) and one
-    ReplicaSet (two for the `rolled` ones, whose pod template was changed once), `expired` servers
-    Expired with at most their ServiceAccount left, nothing else owned, no Event announced twice (but
-    Ready after a rollout), and no token rotated except for the `rotated` servers (once)."""
-    found: list[str] = []
-    servers = {s["metadata"]["name"]: s for s in seen["servers"]}
-    if set(servers) != live | expired:
-        found.append(f"servers missing: {sorted((live | expired) - set(servers))}, "
-                     f"not deleted: {sorted(set(servers) - live - expired)}")
-    for name in sorted(live & set(servers)):
-        obj = servers[name]
-        if condition(obj, "Ready").get("status") != "True":
-            found.append(f"{name} not Ready: {condition(obj, 'Ready').get('reason')}")
-        elif (obj.get("status") or {}).get("observedGeneration") != obj["metadata"]["generation"]:
-            found.append(f"{name}: status is of an older generation")
-    for name in sorted(expired & set(servers)):
-        if condition(servers[name], "Expired").get("status") != "True":
-            found.append(f"{name} not Expired")
-    uids = {s["metadata"]["uid"]: name for name, s in servers.items()}
-    expected = {kind: {f"{n}-mcp" for n in live} for kind in ("Deployment", "Service")}
-    # The ServiceAccount outlives expiry, if it was ever created: a server can expire before its first reconcile.
-    accounts = {o["metadata"]["name"] for o in seen["ServiceAccount"]}
-    expected["ServiceAccount"] = {f"{n}-mcp" for n in live} | ({f"{n}-mcp" for n in expired} & accounts)
-    expected["Secret"] = {f"{n}-mcp-{s}" for n in live for s in ("token", "link-key")}
-    for kind, names in expected.items():
-        owned = [o for o in seen[kind] if (o["metadata"].get("labels") or {}).get(MANAGED_BY_LABEL) == MANAGER]
-        have = Counter(o["metadata"]["name"] for o in owned)
-        if set(have) != names:
-            found.append(f"{kind}: missing {sorted(names - set(have))}, left over {sorted(set(have) - names)}")
-        for o in owned:
-            refs = [r["uid"] for r in o["metadata"].get("ownerReferences") or []]
-            if len(refs) != 1 or refs[0] not in uids:
-                found.append(f"{kind} {o['metadata']['name']} is orphaned (owners {refs})")
-    deployments = {d["metadata"]["uid"]: d["metadata"]["name"] for d in seen["Deployment"]}
-    sets = Counter(deployments.get(r["uid"], "?") for rs in seen["ReplicaSet"]
-                   for r in rs["metadata"].get("ownerReferences") or [])
-    extra = {name: n for name, n in sets.items() if n != (2 if name.removesuffix("-mcp") in rolled else 1)}
-    if extra:
-        found.append(f"ReplicaSets per Deployment other than one (a rollout nobody asked for, or an orphan): {extra}")
-    running = Counter(p["metadata"]["labels"].get("app.kubernetes.io/instance") for p in seen["Pod"]
-                      if p["status"].get("phase") == "Running" and not p["metadata"].get("deletionTimestamp"))
-    if set(running) != live or set(running.values()) - {1}:
-        found.append(f"running Pods differ from one per live server: {dict(running)}")
-    for name, reasons in event_counts(seen).items():
-        # A rollout flips Ready to False and back, and so announces Ready once more.
-        most = {"Created": 1, "Expired": 1, "Ready": 2 if name in rolled else 1}
-        twice = {reason: n for reason, n in reasons.items() if n > most.get(reason, n)}
-        if twice or reasons["TokenRotated"] != (1 if name in rotated else 0):
-            found.append(f"{name}: announced twice or rotated: {dict(reasons)}")
-    return found
 
 
 async def converge(api: client.ApiClient, namespace: str, live: set[str], expired: set[str],
@@ -241,12 +71,6 @@ async def converge(api: client.ApiClient, namespace: str, live: set[str], expire
 async def all_ready(api: client.ApiClient, namespace: str, names: set[str]) -> bool:
     servers = await items(api, f"/apis/{API_VERSION}/namespaces/{namespace}/{PLURAL}")
     return names <= {s["metadata"]["name"] for s in servers if condition(s, "Ready").get("status") == "True"}
-
-
-async def tokens(api: client.ApiClient, namespace: str) -> dict[str, str]:
-    return {s["metadata"]["name"].removesuffix("-mcp-token"): base64.b64decode(s["data"]["token"]).decode()
-            for s in await items(api, f"/api/v1/namespaces/{namespace}/secrets")
-            if s["metadata"]["name"].endswith("-mcp-token")}
 
 
 # -- writing in bursts ---------------------------------------------------------------------------
@@ -349,7 +173,7 @@ async def test_sigkill_at_random_points_during_bursts_converges_without_duplicat
         {name: token for name, token in settled.items() if name in live}, "a kill must never rotate a token"
     seen = await world(api_client, namespace)
     servers = {s["metadata"]["name"]: s for s in seen["servers"]}
-    assert {name: servers[name]["status"]["toolCount"] for name in changed} == {name: 13 for name in changed}
+    assert {name: servers[name]["status"]["toolCount"] for name in changed} == dict.fromkeys(changed, 13)
     # The status is the record of an expiry. Its Event is posted after the status is written, from
     # kopf's queue: a SIGKILL can lose it, never duplicate it (problems() checks at most one).
     assert all(condition(servers[name], "Expired")["reason"] == "Expired" for name in expiring)

@@ -22,10 +22,10 @@ import pytest
 import yaml
 
 from coviu_operator.names import SECRET_KEYS_ANNOTATION, SECRET_SERVERS_ANNOTATION, SECRET_USE_LABEL
-from coviu_operator.testing import OperatorThread, credentials_secret
-from tests.cluster import ControlPlane, KubectlError
-from tests.cluster.waiting import eventually
-from tests.k8s.operator_support import Cluster, apply, creds, merge_patch, server
+from coviu_testbed.operator import OperatorThread, credentials_secret
+from coviu_testbed.cluster import ControlPlane, KubectlError
+from coviu_testbed.cluster.waiting import eventually
+from coviu_testbed.k8s import Cluster, apply, creds, merge_patch, server
 from tests.unit.test_operator_models import REFUSED_AT_ADMISSION
 
 STRIPE_KEY = "sk_live_51HsentinelStripeKey0a1b2c3d4e5f6a7b8c9d"
@@ -82,7 +82,9 @@ async def test_a_manifest_cannot_send_credentials_or_secrets_anywhere_the_instal
     for field in ("labels: 'app'", "tolerations[0].key: an empty key", "nodeSelector: 'node-role"):
         assert field in message, "every refused field is named at once"
     events = json.loads(control_plane.kubectl("get", "events", "-n", namespace, "-o", "json").stdout)["items"]
-    warned = {e["involvedObject"]["name"] for e in events if e["reason"] == "PolicyViolation" and e["type"] == "Warning"}
+    warned = {
+        e["involvedObject"]["name"] for e in events if e["reason"] == "PolicyViolation" and e["type"] == "Warning"
+    }
     assert warned == set(ATTACKS)
 
     # A running server whose URL is moved to the attacker's host keeps its allowed Deployment.

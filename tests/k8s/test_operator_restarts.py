@@ -12,10 +12,6 @@ import asyncio
 import base64
 import json
 import logging
-import os
-import signal
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -24,15 +20,15 @@ from pathlib import Path
 
 import pytest
 
+from coviu_mcp.launch import free_ports
 from coviu_operator.names import KIND
 from coviu_operator.settings import OperatorSettings
-from coviu_operator.testing import OperatorThread
-from tests.cluster import ControlPlane
-from coviu_mcp.launch import free_ports
-from tests.cluster.process import Process, wait_until
-from tests.cluster.waiting import eventually
-from tests.k8s.operator_support import Cluster, apply, creds, merge_patch, rfc3339, server
-
+from coviu_testbed.operator import OperatorThread
+from coviu_testbed.operator_process import OperatorProcess
+from coviu_testbed.cluster import ControlPlane
+from coviu_testbed.cluster.process import Process, wait_until
+from coviu_testbed.cluster.waiting import eventually
+from coviu_testbed.k8s import Cluster, apply, creds, merge_patch, rfc3339, server
 
 
 @pytest.fixture
@@ -165,14 +161,8 @@ async def _rotated(cluster: Cluster, name: str, old: str | None) -> bool:
 def test_the_command_serves_metrics_and_liveness_and_logs_no_secrets(
     control_plane: ControlPlane, namespace: str, operator_kubeconfig: str, crd: None, tmp_path: Path,
 ) -> None:
-    metrics_port, health_port = free_ports(2)
-    env = {**os.environ, "COVIU_OPERATOR_METRICS_PORT": str(metrics_port),
-           "COVIU_OPERATOR_HEALTH_PORT": str(health_port)}
-    log = tmp_path / "operator.log"
-    command = [str(Path(sys.executable).with_name("coviu-mcp-operator")), "--kubeconfig", operator_kubeconfig,
-               "--namespace", namespace, "--log-format", "json"]
-    with log.open("wb") as output:
-        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+    operator = OperatorProcess(operator_kubeconfig, namespace, tmp_path)
+    operator.start()
     try:
         apply(control_plane, namespace, creds(namespace, client_secret="never-logged"), server(namespace, "cli"))
         control_plane.kubectl("wait", "-n", namespace, "--for=condition=Ready", "--timeout=60s", "cmcp/cli")
@@ -180,15 +170,15 @@ def test_the_command_serves_metrics_and_liveness_and_logs_no_secrets(
                                                   "json").stdout)
         token = base64.b64decode(secret["data"]["token"]).decode()
 
-        with urllib.request.urlopen(f"http://127.0.0.1:{health_port}/healthz", timeout=5) as response:
+        with urllib.request.urlopen(f"http://127.0.0.1:{operator.health_port}/healthz", timeout=5) as response:
             assert response.status == 200
-        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as response:
+        with urllib.request.urlopen(f"http://127.0.0.1:{operator.metrics_port}/metrics", timeout=5) as response:
             exposition = response.read().decode()
         assert 'coviu_operator_servers{state="ready"} 1.0' in exposition
         assert "coviu_operator_reconcile_duration_seconds_count" in exposition
     finally:
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) == 0
+        assert operator.stop() == 0
+    (log,) = operator.logs
 
     lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
     created = [line for line in lines if line["message"].startswith("Created:")]

@@ -14,13 +14,13 @@ from datetime import datetime
 import httpx
 from kubernetes_asyncio import client
 
-from coviu_mcp.launch import console_script, free_ports, running
+from coviu_testbed.launch import console_script, free_ports, running
 from coviu_operator.names import KIND, ROTATE_ANNOTATION
-from coviu_operator.podenv import resolve_env
-from coviu_operator.testing import OperatorThread
-from tests.cluster import ControlPlane
-from tests.cluster.waiting import eventually
-from tests.k8s.operator_support import Cluster, apply, changed, creds, merge_patch, server
+from coviu_testbed.podenv import resolve_env
+from coviu_testbed.operator import OperatorThread
+from coviu_testbed.cluster import ControlPlane
+from coviu_testbed.cluster.waiting import eventually
+from coviu_testbed.k8s import Cluster, apply, changed, creds, merge_patch, server
 from tests.real.sandbox_process import start_sandbox
 
 OVERLAP = 20  # seconds the old URL keeps working after the rotation
@@ -59,7 +59,9 @@ async def test_the_old_url_works_until_the_deadline_then_gets_404(
         old_token = await cluster.token("rot")
         old_pod = start(stack, await proxy_env(api_client, cluster, "rot"))
 
-        merge_patch(control_plane, namespace, f"{KIND.lower()}/rot", {"metadata": {"annotations": {ROTATE_ANNOTATION: "1"}}})
+        merge_patch(
+            control_plane, namespace, f"{KIND.lower()}/rot", {"metadata": {"annotations": {ROTATE_ANNOTATION: "1"}}}
+        )
         await eventually(lambda: changed(cluster.token("rot"), old_token), what="a new token")
         new_token = await cluster.token("rot")
         status = await eventually(lambda: _status_with_deadline(cluster), what="previousTokenValidUntil")

@@ -17,12 +17,11 @@ import pytest
 from coviu_operator.metrics import Metrics
 from coviu_operator.names import KIND
 from coviu_operator.settings import OperatorSettings
-from coviu_operator.testing import OperatorThread
-from tests.cluster import ControlPlane
-from tests.cluster.waiting import eventually
-from tests.k8s.operator_support import Cluster, apply, creds, server
-from tests.k8s.test_operator_faults import OperatorProcess
-
+from coviu_testbed.operator import OperatorThread
+from coviu_testbed.cluster import ControlPlane
+from coviu_testbed.cluster.waiting import eventually
+from coviu_testbed.k8s import Cluster, apply, creds, server
+from coviu_testbed.operator_process import OperatorProcess
 
 
 def count(metrics: Metrics, result: str) -> float:

@@ -11,10 +11,10 @@ import textwrap
 
 import pytest
 
-from tests.cluster import ControlPlane
-from tests.cluster.images import PAUSE_IMAGE
-from tests.cluster.network import POD_CIDR
-from tests.k8s.real_pods import (
+from coviu_testbed.cluster import ControlPlane
+from coviu_testbed.cluster.images import PAUSE_IMAGE
+from coviu_testbed.cluster.network import POD_CIDR
+from coviu_testbed.pods import (
     PRODUCT_IMAGE, SANDBOX_IMAGE, PodFailed, restricted_pod_spec, run_to_completion, wait_ready,
 )
 

@@ -16,8 +16,8 @@ import pytest
 from kubernetes_asyncio import client
 from kubernetes_asyncio.client.exceptions import ApiException
 
-from tests.cluster import ControlPlane, KubectlError
-from tests.cluster.waiting import eventually
+from coviu_testbed.cluster import ControlPlane, KubectlError
+from coviu_testbed.cluster.waiting import eventually
 
 # Installed at start-up from tests/k8s/crds/widgets.yaml.
 GROUP, VERSION, PLURAL, KIND = "smoke.coviu.test", "v1", "widgets", "Widget"
@@ -51,7 +51,7 @@ def test_custom_resource_is_validated_and_stored(
                                  "-o", "jsonpath={.spec.size}").stdout
     assert size == "3"
 
-    with pytest.raises(KubectlError, match="spec.size"):
+    with pytest.raises(KubectlError, match=r"spec\.size"):
         control_plane.kubectl("apply", "-f", "-", input=json.dumps(_widget("w2", 0, namespace)))
 
 

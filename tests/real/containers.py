@@ -13,7 +13,7 @@ import subprocess
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from coviu_mcp.launch import Running, running
+from coviu_testbed.launch import Running, running
 
 from .node_tools import ROOT
 
@@ -78,7 +78,18 @@ def container(
     """
     name = f"coviu-test-{secrets.token_hex(4)}"
     flags = [f"--env={key}={value}" for key, value in (env or {}).items()]
-    args = [IMAGE_SCRIPT, "engine", "run", "--rm", f"--name={name}", "--network=host", *HARDENED, *flags, image, *command]
+    args = [
+        IMAGE_SCRIPT,
+        "engine",
+        "run",
+        "--rm",
+        f"--name={name}",
+        "--network=host",
+        *HARDENED,
+        *flags,
+        image,
+        *command,
+    ]
     try:
         with running(args, port, ready_path, timeout=60, ready_port=ready_port) as child:
             yield child

@@ -20,7 +20,7 @@ class FaultProxy:
     refuse: bool = False
     port: int = 0
 
-    async def _handle(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+    async def handle(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
         if self.refuse:
             _reset(client_writer)
             return
@@ -63,7 +63,7 @@ def _reset(writer: asyncio.StreamWriter) -> None:
 @contextlib.asynccontextmanager
 async def fault_proxy(upstream_port: int, **faults: object) -> AsyncIterator[FaultProxy]:
     proxy = FaultProxy(upstream_port, **faults)  # type: ignore[arg-type]
-    server = await asyncio.start_server(proxy._handle, "127.0.0.1", 0)
+    server = await asyncio.start_server(proxy.handle, "127.0.0.1", 0)
     proxy.port = server.sockets[0].getsockname()[1]
     async with server:
         yield proxy

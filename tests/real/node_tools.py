@@ -23,7 +23,9 @@ def _bin(name: str) -> Path:
     return path
 
 
-def run_node_tool(name: str, *args: str, timeout: float = 120, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_node_tool(
+    name: str, *args: str, timeout: float = 120, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PATH": f"{NODE.parent}:{os.environ['PATH']}", "MCP_INSPECTOR_SECRET_STORE": "memory"}
     return subprocess.run(
         [str(NODE), str(_bin(name).resolve()), *args],

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from coviu_mcp.launch import Running, console_script, free_ports, mint_token, running
+from coviu_catalog import proxy_env
+from coviu_testbed.launch import Running, console_script, free_ports, mint_token, running
 
 
 @dataclass(frozen=True)
@@ -38,13 +39,13 @@ def proxy_process(sandbox: Any, **env: str) -> Iterator[ProxyProcess]:
     port, admin_port = free_ports(2)
     token, digest = mint_token()
     settings = {
-        "COVIU_API_BASE_URL": sandbox.base_url,
-        "COVIU_CLIENT_ID": sandbox.client_id,
-        "COVIU_CLIENT_SECRET": sandbox.client_secret,
-        "MCP_TOKEN_SHA256": digest,
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "MCP_ADMIN_PORT": str(admin_port),
+        proxy_env.API_BASE_URL: sandbox.base_url,
+        proxy_env.CLIENT_ID: sandbox.client_id,
+        proxy_env.CLIENT_SECRET: sandbox.client_secret,
+        proxy_env.TOKEN_SHA256: digest,
+        proxy_env.HOST: "127.0.0.1",
+        proxy_env.PORT: str(port),
+        proxy_env.ADMIN_PORT: str(admin_port),
         **env,
     }
     with running([console_script("coviu-mcp-server")], port, "/healthz", settings, ready_port=admin_port) as child:

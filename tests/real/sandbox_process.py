@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from coviu_mcp.launch import Running, console_script, free_port, running
+from coviu_testbed.launch import Running, console_script, free_port, running
 
 CLIENT_ID = "sandbox-client"
 CLIENT_SECRET = "sandbox-secret"

@@ -11,7 +11,7 @@ import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
-from coviu_mcp.launch import mint_token
+from coviu_testbed.launch import mint_token
 
 from .node_tools import NODE, NODE_DIR, inspector_json, run_node_tool
 from .proxy_process import proxy_process

@@ -16,7 +16,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from coviu_mcp.launch import free_port, free_ports, mint_token
+from coviu_testbed.launch import free_port, free_ports, mint_token
 from coviu_operator.builders import PROXY_COMMAND, RUN_AS
 
 from .containers import HARDENED, IMAGE_SCRIPT, Images, build_images, container, engine
@@ -29,7 +29,11 @@ INITIALIZE = {
     "jsonrpc": "2.0",
     "id": 1,
     "method": "initialize",
-    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "image-test", "version": "1"}},
+    "params": {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "image-test", "version": "1"},
+    },
 }
 
 
@@ -72,7 +76,9 @@ def test_both_programs_start(images: Images, command: str) -> None:
 
 
 def test_the_product_does_not_carry_the_sandbox(images: Images) -> None:
-    probe = "import importlib.util, shutil; print(importlib.util.find_spec('coviu_sandbox'), shutil.which('coviu-sandbox'))"
+    probe = (
+        "import importlib.util, shutil; print(importlib.util.find_spec('coviu_sandbox'), shutil.which('coviu-sandbox'))"
+    )
     assert run(images.product, "python3", "-c", probe).split() == ["None", "None"]
     assert run(images.sandbox, "python3", "-c", probe).split() != ["None", "None"]
 
@@ -113,7 +119,8 @@ def path_without_an_engine() -> Iterator[str]:
 def test_without_an_engine_or_root_the_message_names_what_to_install(path_without_an_engine: str) -> None:
     """A user who is not root gets the packages to install, not an apt-get that cannot work."""
     done = subprocess.run(
-        [shutil.which("setpriv") or "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", IMAGE_SCRIPT, "build"],
+        [shutil.which("setpriv") or "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+         IMAGE_SCRIPT, "build"],
         capture_output=True, text=True, timeout=30, check=False, env={"PATH": path_without_an_engine},
     )  # fmt: skip
     assert done.returncode == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -13,7 +13,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from coviu_mcp.launch import console_script
+from coviu_testbed.launch import console_script
 
 from .node_tools import ROOT, inspector_json, run_node_tool
 from .proxy_process import proxy_process
@@ -53,7 +53,9 @@ def test_inspector_cli_legacy_era(proxy) -> None:
 
 def test_inspector_cli_modern_era(proxy, tmp_path: Path) -> None:
     config = tmp_path / "inspector.json"
-    config.write_text(json.dumps({"mcpServers": {"coviu": {"type": "http", "url": proxy.url, "protocolEra": "modern"}}}))
+    config.write_text(
+        json.dumps({"mcpServers": {"coviu": {"type": "http", "url": proxy.url, "protocolEra": "modern"}}})
+    )
     result = inspector_json(
         "--config", str(config), "--server", "coviu", "--method", "tools/call",
         "--tool-name", "get_single_coviu_team", "--format", "json",
@@ -76,7 +78,7 @@ def test_conformance_suite(proxy, revision: str, tmp_path: Path) -> None:
 async def test_triage_logs_no_patient_data_and_no_token(sandbox_process) -> None:
     with proxy_process(sandbox_process, LOG_LEVEL="debug") as running:
         async with Client(streamable_http_client(running.url), mode="legacy") as client:
-            start = datetime.now(timezone.utc) + timedelta(minutes=5)
+            start = datetime.now(UTC) + timedelta(minutes=5)
             session = await client.call_tool(
                 "create_a_coviu_session",
                 {"session_name": f"Consult {SENTINEL_PATIENT}", "start_time": start.isoformat(),
@@ -85,10 +87,16 @@ async def test_triage_logs_no_patient_data_and_no_token(sandbox_process) -> None
             assert not session.is_error
             participant = await client.call_tool(
                 "create_a_coviu_participant",
-                {"session_id": session.structured_content["session_id"], "display_name": SENTINEL_PATIENT, "role": "guest"},
+                {
+                    "session_id": session.structured_content["session_id"],
+                    "display_name": SENTINEL_PATIENT,
+                    "role": "guest",
+                },
             )
             assert SENTINEL_PATIENT in participant.structured_content["display_name"]
-            bad = await client.call_tool("create_a_coviu_participant", {"session_id": "nope", "display_name": SENTINEL_PATIENT, "role": "guest"})
+            bad = await client.call_tool(
+                "create_a_coviu_participant", {"session_id": "nope", "display_name": SENTINEL_PATIENT, "role": "guest"}
+            )
             assert bad.is_error
         output = running.output()
     assert "tool call" in output  # the log is there, and it is not empty of calls
@@ -114,29 +122,37 @@ async def test_upstream_timeout_is_reported_within_the_configured_time(sandbox_p
 
 async def test_dropped_connection_is_a_clear_tool_error(sandbox_process) -> None:
     with proxy_process(sandbox_process) as running:
-        async with httpx.AsyncClient(base_url=sandbox_process.base_url.removesuffix("/v1")) as admin:
-            async with Client(streamable_http_client(running.url), mode="2026-07-28") as client:
-                await client.call_tool("get_single_coviu_team", {})
-                await admin.post("/_sandbox/faults", json={"drop_rate": 1.0})
-                try:
-                    result = await client.call_tool("list_all_coviu_sessions", {"page_size": 1})
-                finally:
-                    await admin.post("/_sandbox/faults", json={})
+        async with (
+            httpx.AsyncClient(base_url=sandbox_process.base_url.removesuffix("/v1")) as admin,
+            Client(streamable_http_client(running.url), mode="2026-07-28") as client,
+        ):
+            await client.call_tool("get_single_coviu_team", {})
+            await admin.post("/_sandbox/faults", json={"drop_rate": 1.0})
+            try:
+                result = await client.call_tool("list_all_coviu_sessions", {"page_size": 1})
+            finally:
+                await admin.post("/_sandbox/faults", json={})
     assert result.is_error and "connection failed" in result.content[0].text
 
 
 def test_bad_configuration_exits_with_a_message_naming_the_variable(sandbox_process) -> None:
     env = {"PATH": "/usr/bin:/bin", "COVIU_CLIENT_ID": "x", "COVIU_CLIENT_SECRET": "y", "MCP_TOKEN_SHA256": "abc"}
-    result = subprocess.run([console_script("coviu-mcp-server")], env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [console_script("coviu-mcp-server")], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
     assert result.returncode == 2 and "MCP_TOKEN_SHA256" in result.stderr
     env["MCP_TOKEN_SHA256"] = "0" * 64
     env.update(MCP_METHODS="custom", MCP_TAGS="triage")
-    result = subprocess.run([console_script("coviu-mcp-server")], env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [console_script("coviu-mcp-server")], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
     assert result.returncode == 2 and "no tool matches" in result.stderr
 
 
 def test_help_documents_the_environment() -> None:
-    result = subprocess.run([console_script("coviu-mcp-server"), "--help"], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [console_script("coviu-mcp-server"), "--help"], capture_output=True, text=True, timeout=60, check=False
+    )
     assert result.returncode == 0
     for name in ("COVIU_API_BASE_URL", "MCP_TOKEN_SHA256", "MCP_METHODS", "MCP_TAGS", "MCP_EXPIRES_AT", "PORT",
                  "MCP_ADMIN_PORT", "MCP_LINK_SIGNING_KEY"):

@@ -14,14 +14,14 @@ import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from coviu_mcp.launch import console_script, free_port
+from coviu_testbed.launch import console_script, free_port
 
 from .proxy_process import proxy_process
 
@@ -80,7 +80,9 @@ def test_a_wildcard_forwarded_allow_list_is_refused_at_start(sandbox_process) ->
            "HOST": "127.0.0.1", "PORT": str(free_port()), "MCP_ADMIN_PORT": str(free_port()),
            "MCP_FORWARDED_ALLOW_IPS": "*"}
     try:
-        result = subprocess.run([console_script("coviu-mcp-server")], env=env, capture_output=True, text=True, timeout=20)
+        result = subprocess.run(
+            [console_script("coviu-mcp-server")], env=env, capture_output=True, text=True, timeout=20, check=False
+        )
     except subprocess.TimeoutExpired:
         pytest.fail("the proxy started with MCP_FORWARDED_ALLOW_IPS=*")
     assert result.returncode == 2 and "MCP_FORWARDED_ALLOW_IPS" in result.stderr and "'*'" in result.stderr
@@ -172,29 +174,31 @@ async def test_failing_token_grants_are_single_flighted_with_backoff(sandbox_pro
 
 async def test_a_download_in_flight_ends_at_expiry(sandbox_process) -> None:
     seed = sandbox_process.seed
-    expires = datetime.now(timezone.utc) + timedelta(seconds=15)
+    expires = datetime.now(UTC) + timedelta(seconds=15)
     with proxy_process(sandbox_process, MCP_EXPIRES_AT=expires.isoformat()) as running:
         link = await _recording_link(running.url, seed["large_recording"], seed["team_id"])
         received = 0
-        async with faults(sandbox_process, slow_body_delay_ms=50, slow_body_chunk_bytes=65536):
-            async with httpx.AsyncClient(timeout=30) as http:
-                with pytest.raises(httpx.HTTPError):
-                    async with http.stream("GET", link) as response:
-                        assert response.status_code == 200
-                        async for chunk in response.aiter_raw():
-                            received += len(chunk)
-                            assert datetime.now(timezone.utc) < expires + timedelta(seconds=2), "still streaming"
-        assert datetime.now(timezone.utc) >= expires
+        async with (
+            faults(sandbox_process, slow_body_delay_ms=50, slow_body_chunk_bytes=65536),
+            httpx.AsyncClient(timeout=30) as http,
+        ):
+            with pytest.raises(httpx.HTTPError):
+                async with http.stream("GET", link) as response:
+                    assert response.status_code == 200
+                    async for chunk in response.aiter_raw():
+                        received += len(chunk)
+                        assert datetime.now(UTC) < expires + timedelta(seconds=2), "still streaming"
+        assert datetime.now(UTC) >= expires
         assert 0 < received < seed["large_recording"]["size"]
 
 
 async def test_a_tool_call_in_flight_ends_at_expiry(sandbox_process) -> None:
-    expires = datetime.now(timezone.utc) + timedelta(seconds=12)
+    expires = datetime.now(UTC) + timedelta(seconds=12)
     with proxy_process(sandbox_process, MCP_EXPIRES_AT=expires.isoformat()) as running:
         async with faults(sandbox_process, latency_ms=30_000), httpx.AsyncClient(timeout=30) as http:
             call = {**CALL, "params": {"name": "list_all_coviu_sessions", "arguments": {}}}
             response = await http.post(running.url, json=call, headers=HEADERS)
-            ended = datetime.now(timezone.utc)
+            ended = datetime.now(UTC)
     assert response.status_code == 410 and "expired" in response.json()["error"]["message"]
     assert expires <= ended < expires + timedelta(seconds=2)
 

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from coviu_mcp.launch import console_script, stop
+from coviu_testbed.launch import console_script, stop
 from coviu_sandbox.binary import expected_bytes
 
 from .sandbox_process import SandboxProcess, start_sandbox
@@ -127,6 +127,7 @@ def test_bad_flags_exit_with_a_usage_error() -> None:
         capture_output=True,
         text=True,
         timeout=60,
+        check=False,
     )
     assert result.returncode == 2
     assert "error_rate" in result.stderr and "less than or equal to 1" in result.stderr

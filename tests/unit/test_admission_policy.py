@@ -15,7 +15,7 @@ import yaml
 
 from coviu_catalog import load_catalog, tool_name
 from coviu_operator.admission import build_policy, render
-from tests.cluster.binaries import binary
+from coviu_testbed.cluster.binaries import binary
 
 CHART = Path(__file__).parents[2] / "charts" / "coviu-mcp-operator"
 POLICY_FILE = CHART / "files" / "admission-policy.yaml"

@@ -20,7 +20,7 @@ import yaml
 from coviu_operator.models import Server, Spec
 from coviu_operator.names import API_VERSION, KIND
 from coviu_operator.policy import use_api_tokens, use_credentials
-from tests.cluster.binaries import binary
+from coviu_testbed.cluster.binaries import binary
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"

@@ -41,13 +41,16 @@ def test_the_image_has_both_commands() -> None:
     assert CONTAINERFILE.rstrip().endswith('CMD ["coviu-mcp-operator"]')
 
 
-def test_the_product_stage_drops_exactly_the_sandbox_command() -> None:
-    dropped = re.search(r"sed -i '/\^(.+)/d' pyproject\.toml", CONTAINERFILE)
-    assert dropped is not None
-    lines = (ROOT / "pyproject.toml").read_text().splitlines()
-    assert [line for line in lines if re.match(dropped.group(1), line)] == [
-        'coviu-sandbox = "coviu_sandbox.cli:main"'
-    ]
+def test_the_sandbox_is_a_development_tool_not_part_of_the_product() -> None:
+    product = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    devtools = tomllib.loads((ROOT / "devtools" / "pyproject.toml").read_text())
+    assert "coviu-sandbox" not in product["project"]["scripts"]
+    assert devtools["project"]["scripts"] == {"coviu-sandbox": "coviu_sandbox.cli:main"}
+    roots = product["tool"]["setuptools"]["packages"]["find"]["where"]
+    assert not [package for root in roots for package in ("coviu_sandbox", "coviu_testbed")
+                if (ROOT / root / package).exists()]
+    # The product stage installs the root distribution alone; only the sandbox stage adds devtools.
+    assert re.findall(r"pip install --no-deps (.+?) \\$", CONTAINERFILE, re.MULTILINE) == [".", ". ./devtools"]
 
 
 def test_everything_copied_into_the_image_is_in_the_build_context() -> None:

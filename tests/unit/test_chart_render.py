@@ -24,8 +24,8 @@ from coviu_operator.builders import RUN_AS
 from coviu_operator.metrics import RESULTS, Metrics
 from coviu_operator.models import Server
 from coviu_operator.settings import ENV_PREFIX, OperatorSettings, load_settings
-from coviu_operator.testing import server_body
-from tests.cluster.binaries import binary
+from coviu_testbed.operator import server_body
+from coviu_testbed.cluster.binaries import binary
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "coviu-mcp-operator"
@@ -260,8 +260,6 @@ def test_the_operator_env_is_a_valid_configuration(monkeypatch: pytest.MonkeyPat
     env = env_of(docs)
     unknown = {name for name in env if name.removeprefix(ENV_PREFIX).lower() not in OperatorSettings.model_fields}
     assert not unknown, "the operator ignores these variables"
-    for name in list(OperatorSettings.model_fields):
-        monkeypatch.delenv(f"{ENV_PREFIX}{name.upper()}", raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     settings = load_settings()
@@ -405,8 +403,6 @@ def test_notes_walk_through_a_first_server_with_the_operator_names() -> None:
 
 def test_the_policy_values_become_the_operators_policy(monkeypatch: pytest.MonkeyPatch) -> None:
     """By default only Coviu's API, the operator's image and no Pod override; each list widens it."""
-    for name in list(OperatorSettings.model_fields):
-        monkeypatch.delenv(f"{ENV_PREFIX}{name.upper()}", raising=False)
     default = env_of(render())
     assert not {name for name in default if "ALLOWED" in name or "SANDBOX" in name} - {
         f"{ENV_PREFIX}ALLOWED_API_BASE_URLS"}

@@ -6,16 +6,12 @@ import hashlib
 
 import pytest
 
-from coviu_mcp.config import ConfigError, describe_environment, load_settings
+from coviu_catalog import proxy_env
+from coviu_mcp.config import ServerSettings, describe_environment, load_settings
+from coviu_mcp.errors import ConfigError
 
 DIGEST = hashlib.sha256(b"token").hexdigest()
 BASE = {"COVIU_CLIENT_ID": "id", "COVIU_CLIENT_SECRET": "secret", "MCP_TOKEN_SHA256": DIGEST}
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("COVIU_API_BASE_URL", "MCP_METHODS", "MCP_TAGS", "MCP_EXPIRES_AT", "MCP_REQUIRE_API_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
 
 
 def test_defaults() -> None:
@@ -27,7 +23,9 @@ def test_defaults() -> None:
 
 def test_trusted_ingress_networks_and_a_signing_key_are_accepted() -> None:
     key = "A" * 43  # 32 bytes, base64url without padding
-    settings = load_settings(**BASE, MCP_FORWARDED_ALLOW_IPS="10.0.0.0/8, 192.168.1.7,fd00::1", MCP_LINK_SIGNING_KEY=key)
+    settings = load_settings(
+        **BASE, MCP_FORWARDED_ALLOW_IPS="10.0.0.0/8, 192.168.1.7,fd00::1", MCP_LINK_SIGNING_KEY=key
+    )
     assert settings.forwarded_allow_ips == ("10.0.0.0/8", "192.168.1.7", "fd00::1")
     assert settings.link_signing_key is not None and key not in repr(settings)
 
@@ -75,3 +73,10 @@ def test_help_lists_every_variable() -> None:
                  "MCP_ADMIN_PORT", "MCP_LINK_SIGNING_KEY", "MCP_LINK_TTL", "MCP_HEADER_TIMEOUT", "MCP_MAX_CONNECTIONS",
                  "MCP_MAX_DOWNLOADS"):
         assert name in text
+
+
+def test_every_variable_is_named_once_in_the_catalog() -> None:
+    """The operator writes what the proxy reads from the same names (coviu_catalog.proxy_env)."""
+    names = [value for key, value in vars(proxy_env).items() if key.isupper()]
+    assert sorted(names) == sorted(field.alias for field in ServerSettings.model_fields.values())
+    assert len(set(names)) == len(names)

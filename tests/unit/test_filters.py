@@ -56,7 +56,7 @@ def test_a_tag_selects_records_carrying_any_listed_tag() -> None:
 def test_unknown_values_are_named() -> None:
     with pytest.raises(UnknownFilterValueError, match=r"methods: unknown value\(s\) \['raed'\]"):
         select(RECORDS, methods=["raed"])
-    with pytest.raises(UnknownFilterValueError, match="tags: .*billing"):
+    with pytest.raises(UnknownFilterValueError, match=r"tags: .*billing"):
         select(RECORDS, tags=["billing"])
 
 

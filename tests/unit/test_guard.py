@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-from coviu_mcp.config import ConfigError, load_settings
+from coviu_mcp.config import load_settings
+from coviu_mcp.errors import ConfigError
 from coviu_mcp.guard import Guard
 from coviu_mcp.metrics import ProxyMetrics
 
 TOKEN = "s3cret-url-token"
 API_TOKEN = "api-token-1"
-EXPIRES = datetime(2026, 12, 31, 23, 59, 59, 500_000, tzinfo=timezone.utc)
+EXPIRES = datetime(2026, 12, 31, 23, 59, 59, 500_000, tzinfo=UTC)
 
 
 def sha(value: str) -> str:

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from coviu_operator.errors import PluginError
 from coviu_operator.plugin.commands import countdown, parse_duration
-from coviu_operator.plugin.kubectl import PluginError
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 

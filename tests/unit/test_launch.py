@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from coviu_mcp.launch import free_ports
+from coviu_testbed.launch import free_ports
 
 
 def test_ports_drawn_together_are_distinct() -> None:

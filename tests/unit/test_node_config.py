@@ -1,4 +1,4 @@
-"""The real node's configuration builders (tests/cluster): the settings that keep test
+"""The real node's configuration builders (coviu_testbed.cluster): the settings that keep test
 traffic on the machine and every file of the node in its work directory."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import json
 import tarfile
 from pathlib import Path
 
-from tests.cluster import network, node, services
-from tests.cluster.images import pause_archive
+from coviu_testbed.cluster import network, node, services
+from coviu_testbed.cluster.images import pause_archive
 
 
 def test_the_cni_bridge_masquerades_nothing_and_keeps_leases_in_the_work_directory(tmp_path: Path) -> None:

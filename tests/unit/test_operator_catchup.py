@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from coviu_operator.catchup import due_within
-from coviu_operator.testing import server_body
+from coviu_testbed.operator import server_body
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 

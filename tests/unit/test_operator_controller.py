@@ -9,7 +9,7 @@ import kopf
 
 from coviu_operator.controller import Wakeups, fingerprint
 from coviu_operator.handlers import referenced_secrets
-from coviu_operator.testing import secret_body
+from coviu_testbed.operator import secret_body
 
 KEY = ("clinic", "demo")
 

@@ -10,7 +10,7 @@ import yaml
 from pydantic import ValidationError
 
 from coviu_operator.models import Server, Spec
-from coviu_operator.testing import server_body
+from coviu_testbed.operator import server_body
 
 EXAMPLES = sorted((Path(__file__).parents[2] / "examples").glob("*.yaml"))
 

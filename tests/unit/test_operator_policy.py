@@ -26,38 +26,37 @@ from coviu_operator.policy import (
     use_credentials,
 )
 from coviu_operator.settings import OperatorSettings
-from coviu_operator.testing import credentials_secret, secret_body, server_body
-from coviu_operator.testing import shared as share
+from coviu_testbed.operator import credentials_secret, secret_body, server_body
+from coviu_testbed.operator import shared as share
 
-DEFAULTS = OperatorSettings()
-SANDBOX = OperatorSettings(sandbox_hosts=("coviu-sandbox.sandbox.svc",))
+SANDBOX = ("coviu-sandbox.sandbox.svc",)
 
 
 def server(name: str = "demo", **spec: Any) -> Server:
     return Server.parse(server_body(name, "clinic", spec, uid="uid-1"))
 
 
-def refused(server: Server, settings: OperatorSettings = DEFAULTS) -> str:
+def refused(server: Server) -> str:
     with pytest.raises(InputError) as caught:
-        check_spec(server, settings)
+        check_spec(server, OperatorSettings())
     assert caught.value.reason == REASON
     return caught.value.message
 
 
-@pytest.mark.parametrize(("url", "settings", "allowed"), [
-    ("https://api.coviu.com/v1", DEFAULTS, True),
-    ("https://api.coviu.com/v1/", DEFAULTS, True),
-    ("http://api.coviu.com/v1", DEFAULTS, False),  # the right host, but in clear
-    ("https://api.coviu.com.attacker.example/v1", DEFAULTS, False),
-    ("https://attacker.example/v1", DEFAULTS, False),
-    ("http://coviu-sandbox.sandbox.svc/v1", DEFAULTS, False),  # a sandbox only when listed
+@pytest.mark.parametrize(("url", "sandbox_hosts", "allowed"), [
+    ("https://api.coviu.com/v1", (), True),
+    ("https://api.coviu.com/v1/", (), True),
+    ("http://api.coviu.com/v1", (), False),  # the right host, but in clear
+    ("https://api.coviu.com.attacker.example/v1", (), False),
+    ("https://attacker.example/v1", (), False),
+    ("http://coviu-sandbox.sandbox.svc/v1", (), False),  # a sandbox only when listed
     ("http://coviu-sandbox.sandbox.svc:8090/v1", SANDBOX, True),
     ("http://x@coviu-sandbox.sandbox.svc/v1", SANDBOX, False),
     ("http://coviu-sandbox.sandbox.svc.attacker.example/v1", SANDBOX, False),
 ])
-def test_credentials_go_only_to_the_installers_api_base_urls(url: str, settings: OperatorSettings,
+def test_credentials_go_only_to_the_installers_api_base_urls(url: str, sandbox_hosts: tuple[str, ...],
                                                              allowed: bool) -> None:
-    assert api_base_url_allowed(url, settings) is allowed
+    assert api_base_url_allowed(url, OperatorSettings(sandbox_hosts=sandbox_hosts)) is allowed
 
 
 @pytest.mark.parametrize(("url", "allowed"), [
@@ -68,7 +67,7 @@ def test_credentials_go_only_to_the_installers_api_base_urls(url: str, settings:
 def test_download_links_point_only_at_the_installers_hosts(url: str, allowed: bool) -> None:
     settings = OperatorSettings(allowed_public_hosts=("mcp.clinic-a.example.com", "*.mcp.example.net"))
     assert public_host_allowed(url, settings) is allowed
-    assert not public_host_allowed(url, DEFAULTS)
+    assert not public_host_allowed(url, OperatorSettings())
 
 
 def test_every_refused_field_is_named_at_once() -> None:
@@ -103,7 +102,8 @@ def test_what_the_installer_allows_passes() -> None:
         "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "mcp", "effect": "NoSchedule"}],
         "imagePullSecrets": [{"name": "regcred"}],
     }), settings)
-    check_spec(server(image=DEFAULTS.image, resources={"limits": {"memory": "1Gi"}}), DEFAULTS)
+    defaults = OperatorSettings()
+    check_spec(server(image=defaults.image, resources={"limits": {"memory": "1Gi"}}), defaults)
 
 
 def test_a_secret_is_used_only_as_its_owner_shared_it() -> None:

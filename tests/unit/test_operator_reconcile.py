@@ -15,7 +15,7 @@ from coviu_operator.kube import Applied, Kube, Ref
 from coviu_operator.names import API_TOKENS_USE, URL_TOKEN_USE
 from coviu_operator.reconcile import Context, Outcome, failed, reconcile
 from coviu_operator.settings import OperatorSettings
-from coviu_operator.testing import credentials_secret, secret_body, server_body, shared
+from coviu_testbed.operator import credentials_secret, secret_body, server_body, shared
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 OWNER = {"apiVersion": "mcp.coviu.dev/v1alpha1", "kind": "CoviuMCPServer", "name": "demo", "uid": "uid-1",
@@ -123,9 +123,24 @@ async def test_reconciling_again_changes_nothing_and_announces_nothing() -> None
 
 
 async def test_an_available_deployment_makes_it_ready() -> None:
-    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "demo-mcp", "namespace": "clinic",
-                  "generation": 1, "uid": "d", "ownerReferences": [OWNER]}, "status": {"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1,
-                                               "availableReplicas": 1, "readyReplicas": 1}}
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {
+            "name": "demo-mcp",
+            "namespace": "clinic",
+            "generation": 1,
+            "uid": "d",
+            "ownerReferences": [OWNER],
+        },
+        "status": {
+            "observedGeneration": 1,
+            "replicas": 1,
+            "updatedReplicas": 1,
+            "availableReplicas": 1,
+            "readyReplicas": 1,
+        },
+    }
     outcome = await reconcile(body(), context(FakeKube(credentials_secret("clinic"), deployment)))
     assert (outcome.state, cond(outcome, "Ready")["status"], outcome.status["readyReplicas"]) == ("ready", "True", 1)
 
@@ -193,7 +208,9 @@ async def test_api_tokens_are_required_when_asked_for() -> None:
     spec: dict[str, Any] = {"requireApiTokenAuth": True, "apiTokenSecretRef": {"name": "api"}}
     blocked = await reconcile(body(**spec), context(FakeKube(credentials_secret("clinic"))))
     assert cond(blocked, "Ready")["reason"] == "ApiTokenSecretNotFound"
-    kube = FakeKube(credentials_secret("clinic"), shared(secret_body("api", "clinic", agent="an-api-token"), API_TOKENS_USE))
+    kube = FakeKube(
+        credentials_secret("clinic"), shared(secret_body("api", "clinic", agent="an-api-token"), API_TOKENS_USE)
+    )
     await reconcile(body(**spec), context(kube))
     assert "api_token_sha256s" in kube.objects[Ref("v1", "Secret", "clinic", "demo-mcp-token")]["data"]
 

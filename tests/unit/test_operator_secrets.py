@@ -16,14 +16,14 @@ from coviu_operator.secrets import (
     check_credentials,
     check_provided_token,
     config_hash,
-    link_key,
     decide_token,
+    link_key,
     mint_token,
     owned_token,
     previous_token,
     sha256_hex,
 )
-from coviu_operator.testing import credentials_secret, secret_body, server_body
+from coviu_testbed.operator import credentials_secret, secret_body, server_body
 
 CREDS = CredentialsSecretRef(name="coviu-credentials")
 TOKEN = "A" * 43
@@ -33,7 +33,9 @@ def server(**annotations: str) -> Server:
     return Server.parse(server_body("demo", "clinic", uid="uid-1", annotations=annotations))
 
 
-def owned(token: str = TOKEN, uid: str = "uid-1", rotation: str | None = None, controller: bool = True) -> dict[str, Any]:
+def owned(
+    token: str = TOKEN, uid: str = "uid-1", rotation: str | None = None, controller: bool = True
+) -> dict[str, Any]:
     secret = secret_body("demo-mcp-token", "clinic", token=token)
     secret["metadata"]["ownerReferences"] = [{"uid": uid, "controller": controller}]
     if rotation is not None:
@@ -148,7 +150,10 @@ def test_a_rotation_with_an_overlap_keeps_the_old_token_until_its_deadline() -> 
                                            annotations={"mcp.coviu.dev/rotate-token": "2"}))
     rotated = decide_token(overlapping, owned(rotation="1"), None, True)
     previous = previous_token(overlapping, owned(rotation="1"), rotated, now)
-    assert previous is not None and (previous.sha256, previous.until) == (sha256_hex(TOKEN), now + timedelta(minutes=10))
+    assert previous is not None and (previous.sha256, previous.until) == (
+        sha256_hex(TOKEN),
+        now + timedelta(minutes=10),
+    )
 
     recorded = secret_body("demo-mcp-token", "clinic", token=rotated.token, previous_token_sha256=previous.sha256,
                            previous_token_until="2030-01-01T00:10:00Z")

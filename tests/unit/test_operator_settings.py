@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 
 from coviu_operator import cli
-from coviu_operator.settings import OperatorSettings, SettingsError, load_settings
+from coviu_operator.errors import SettingsError
+from coviu_operator.settings import OperatorSettings, env_name, load_settings
 
 
 def test_defaults_are_usable() -> None:
@@ -66,7 +67,7 @@ def test_settings_are_frozen() -> None:
 
 
 def test_per_event_success_lines_are_dropped_but_nothing_else() -> None:
-    quiet = cli._QuietPokes()
+    quiet = cli._QuietPokes()  # noqa: SLF001 - the filter is private to the command line
 
     def record(level: int, message: str) -> logging.LogRecord:
         return logging.LogRecord("kopf.objects", level, __file__, 1, message, None, None)
@@ -82,3 +83,9 @@ def test_the_expiring_soon_window_takes_seconds_or_iso_8601(
 ) -> None:
     monkeypatch.setenv("COVIU_OPERATOR_EXPIRING_SOON_WINDOW", value)
     assert load_settings().expiring_soon_window.total_seconds() == seconds
+
+
+def test_each_setting_has_one_variable_name() -> None:
+    assert env_name("metrics_port") == "COVIU_OPERATOR_METRICS_PORT"
+    with pytest.raises(KeyError):
+        env_name("metrics")

@@ -20,7 +20,7 @@ from coviu_operator.status import (
     rollout_verdict,
     status_patch,
 )
-from coviu_operator.testing import server_body
+from coviu_testbed.operator import server_body
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 DAY = timedelta(days=1)

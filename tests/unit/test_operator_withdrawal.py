@@ -19,9 +19,9 @@ from coviu_operator.names import (
     URL_TOKEN_USE,
 )
 from coviu_operator.settings import OperatorSettings
-from coviu_operator.testing import credentials_secret, secret_body, server_body
-from coviu_operator.testing import shared as share
 from coviu_operator.withdrawal import REASON, recorded, shares, withdrawn
+from coviu_testbed.operator import credentials_secret, secret_body, server_body
+from coviu_testbed.operator import shared as share
 
 CREDS = credentials_secret("clinic")
 

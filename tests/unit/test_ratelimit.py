@@ -9,7 +9,12 @@ NOW = 1_800_000_000.0
 
 def test_vendor_headers_become_ietf_headers() -> None:
     out = normalise(
-        {"X-Coviu-RateLimit-Limit": "100", "X-Coviu-RateLimit-Remaining": "0", "X-Coviu-RateLimit-Reset": str(int(NOW) + 42), "Retry-After": "42"},
+        {
+            "X-Coviu-RateLimit-Limit": "100",
+            "X-Coviu-RateLimit-Remaining": "0",
+            "X-Coviu-RateLimit-Reset": str(int(NOW) + 42),
+            "Retry-After": "42",
+        },
         NOW,
     )
     assert out == {

@@ -50,7 +50,9 @@ def test_arguments_are_routed_back_where_coviu_expects_them() -> None:
     assert (routed.path, routed.query, routed.body) == ("/sessions", {"page": "2", "include_canceled": "true"}, None)
 
 
-@pytest.mark.parametrize("value", ["../etc", "..", ".", "a/b", "a%2Fb", "a?b=c", "", "a b", "#frag", "abc\n", "abc\r\n"])
+@pytest.mark.parametrize(
+    "value", ["../etc", "..", ".", "a/b", "a%2Fb", "a?b=c", "", "a b", "#frag", "abc\n", "abc\r\n"]
+)
 def test_path_arguments_cannot_leave_their_endpoint(value: str) -> None:
     spec = TOOLS["get_single_coviu_session_by_id"]
     assert list(spec.validator.iter_errors({"id": value}))

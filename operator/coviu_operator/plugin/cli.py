@@ -18,8 +18,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ..errors import PluginError
 from . import commands
-from .kubectl import Kubectl, PluginError, connection_flags
+from .kubectl import Kubectl, connection_flags
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -14,9 +14,10 @@ from pydantic import ValidationError
 from coviu_catalog import CatalogError, load_catalog, select, tool_name
 
 from ..builders import URL_KEY
+from ..errors import PluginError
 from ..models import Spec
 from ..names import KIND, PLURAL, ROTATE_ANNOTATION, token_secret_name
-from .kubectl import Kubectl, PluginError
+from .kubectl import Kubectl
 
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 

@@ -9,9 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-
-class PluginError(Exception):
-    """A problem to report to the user; the message says what to do."""
+from ..errors import PluginError
 
 
 @dataclass(frozen=True)

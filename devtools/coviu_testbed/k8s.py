@@ -1,4 +1,5 @@
-"""Helpers shared by the operator's real-cluster tests: manifests, kubectl shortcuts, reads."""
+"""Helpers for the operator on a real cluster (its tests and `make demo`): manifests, kubectl and
+helm shortcuts, reads."""
 
 from __future__ import annotations
 
@@ -12,19 +13,25 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 from kubernetes_asyncio import client
 
 from coviu_operator.kube import Kube, Ref
 from coviu_operator.names import API_VERSION, KIND
-from coviu_operator.testing import credentials_secret, server_body
-from tests.cluster import ControlPlane
-from tests.cluster.binaries import binary
+from coviu_testbed.operator import credentials_secret, server_body
+from coviu_testbed.cluster import ControlPlane, KubectlError
+from coviu_testbed.cluster.binaries import binary
 
 ROOT = Path(__file__).parents[2]
 CRD_FILE = ROOT / "crds" / "coviumcpservers.yaml"
 EXAMPLE = ROOT / "examples" / "triage-readonly.yaml"
+
+
+class HelmError(KubectlError):
+    """A failed helm call; the message carries helm's own output."""
+
+    def __str__(self) -> str:
+        return f"{super().__str__()}\n{(self.stdout or '').strip()}"
 
 
 def helm(plane: ControlPlane, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -34,7 +41,7 @@ def helm(plane: ControlPlane, *args: str, check: bool = True) -> subprocess.Comp
     result = subprocess.run([str(binary("helm")), f"--kubeconfig={plane.kubeconfig}", *args],
                             capture_output=True, text=True, timeout=180, env=env, check=False)
     if check and result.returncode != 0:
-        pytest.fail(f"helm {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        raise HelmError(result.returncode, ["helm", *args], result.stdout, result.stderr)
     return result
 
 

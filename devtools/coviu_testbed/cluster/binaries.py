@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SERVER_BIN = Path(os.environ.get("K8S_BIN_DIR", ROOT / ".cache" / "k8s" / "bin"))
 CLIENT_BIN = Path(os.environ.get("KUBE_CLIENTS_DIR", ROOT / ".cache" / "bin"))
 

@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 
-from .cli import run_operator
-from .metrics import Metrics
-from .names import API_VERSION, CREDENTIALS_USE, KIND, SECRET_SERVERS_ANNOTATION, SECRET_USE_LABEL
-from .settings import OperatorSettings
+from coviu_operator.cli import run_operator
+from coviu_operator.metrics import Metrics
+from coviu_operator.names import API_VERSION, CREDENTIALS_USE, KIND, SECRET_SERVERS_ANNOTATION, SECRET_USE_LABEL
+from coviu_operator.settings import OperatorSettings
 
 CREDENTIALS = "coviu-credentials"
 
@@ -50,7 +50,7 @@ class OperatorThread:
                 self.settings, self.metrics, namespaces=self.namespaces, kubeconfig=self.kubeconfig,
                 stop_flag=self._stop, ready_flag=self._ready,
             ))
-        except BaseException as exc:  # handed to the caller's thread in __exit__
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread in __exit__
             self.exception = exc
         finally:
             self._ready.set()  # never leave __enter__ waiting for an operator that died

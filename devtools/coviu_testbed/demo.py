@@ -3,7 +3,7 @@
 `make demo-proxy` runs it alone: it starts the Coviu sandbox and this MCP server as real
 processes on loopback, connects the official MCP client to the server's secret URL, and
 narrates each tool call. `make demo` runs the same workflows in a Pod of a cluster against
-a URL the operator handed out: ``python -m coviu_mcp.demo --server-url URL --sandbox-url URL``.
+a URL the operator handed out: ``python -m coviu_testbed.demo --server-url URL --sandbox-url URL``.
 """
 
 from __future__ import annotations
@@ -12,12 +12,14 @@ import argparse
 import asyncio
 import sys
 import textwrap
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+
+from coviu_catalog import proxy_env
 
 from .launch import console_script, free_ports, mint_token, running
 
@@ -45,8 +47,12 @@ async def triage(client: Client, seed: dict[str, Any]) -> None:
     team = await call(client, "get_single_coviu_team", {})
     say(f"team: {team['name']} ({team['team_id']})")
     queue_id = seed["waiting_queue_ids"][0]
-    calls = (await call(client, "list_all_coviu_waiting_queue_calls", {"team_id": team["team_id"], "waiting_queue_id": queue_id}))["items"]
-    now = datetime.now(timezone.utc)
+    calls = (
+        await call(
+            client, "list_all_coviu_waiting_queue_calls", {"team_id": team["team_id"], "waiting_queue_id": queue_id}
+        )
+    )["items"]
+    now = datetime.now(UTC)
     waits = sorted(((now - _time(c["joinedAt"])).total_seconds() / 60, c["callId"]) for c in calls)
     for minutes, call_id in waits:
         say(f"caller {call_id} has waited {minutes:.0f} min")
@@ -63,7 +69,9 @@ async def triage(client: Client, seed: dict[str, Any]) -> None:
     )
     say(f"session {session['session_id']} scheduled {session['start_time']} to {session['end_time']}")
     patient = await call(
-        client, "create_a_coviu_participant", {"session_id": session["session_id"], "display_name": "Waiting patient", "role": "guest"}
+        client,
+        "create_a_coviu_participant",
+        {"session_id": session["session_id"], "display_name": "Waiting patient", "role": "guest"},
     )
     say(f"entry URL for the patient: {patient['entry_url']}")
 
@@ -89,7 +97,8 @@ async def compliance(client: Client, http: httpx.AsyncClient, seed: dict[str, An
 async def refusals(client: Client, seed: dict[str, Any]) -> None:
     step("What the model is told when Coviu says no")
     result = await client.call_tool(
-        "create_a_coviu_participant", {"session_id": seed["finished_session_id"], "display_name": "Interpreter", "role": "guest"}
+        "create_a_coviu_participant",
+        {"session_id": seed["finished_session_id"], "display_name": "Interpreter", "role": "guest"},
     )
     say(f"adding an interpreter to a finished session -> isError={result.is_error}: {result.content[0].text}")
 
@@ -123,11 +132,13 @@ def main(argv: list[str] | None = None) -> int:
     sandbox_args = [console_script("coviu-sandbox"), "--host", "127.0.0.1", "--port", str(sandbox_port)]
     with running(sandbox_args, sandbox_port, "/_sandbox/seed") as sandbox:
         env = {
-            "COVIU_API_BASE_URL": f"{sandbox.base_url}/v1", "COVIU_CLIENT_ID": CLIENT_ID, "COVIU_CLIENT_SECRET": CLIENT_SECRET,
-            "MCP_TOKEN_SHA256": digest, "HOST": "127.0.0.1", "PORT": str(server_port), "LOG_LEVEL": "warning",
-            "MCP_ADMIN_PORT": str(admin_port),
+            proxy_env.API_BASE_URL: f"{sandbox.base_url}/v1", proxy_env.CLIENT_ID: CLIENT_ID,
+            proxy_env.CLIENT_SECRET: CLIENT_SECRET, proxy_env.TOKEN_SHA256: digest, proxy_env.HOST: "127.0.0.1",
+            proxy_env.PORT: str(server_port), proxy_env.LOG_LEVEL: "warning", proxy_env.ADMIN_PORT: str(admin_port),
         }
-        with running([console_script("coviu-mcp-server")], server_port, "/readyz", env, ready_port=admin_port) as server:
+        with running(
+            [console_script("coviu-mcp-server")], server_port, "/readyz", env, ready_port=admin_port
+        ) as server:
             url = f"{server.base_url}/mcp/{token}"
             print(f"Coviu sandbox:   {sandbox.base_url}/v1 (client {CLIENT_ID})")
             print(f"Coviu MCP server: {server.base_url}/mcp/<token> (token minted for this run)")

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from coviu_operator.names import KIND, SECRET_SERVERS_ANNOTATION
-from tests.cluster import ControlPlane
+from coviu_testbed.cluster import ControlPlane
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGES = ROOT / ".cache" / "images"

@@ -38,7 +38,7 @@ from typing import Any
 
 import yaml
 
-from coviu_mcp.launch import free_ports
+from coviu_testbed.launch import free_ports
 
 from . import network, services
 from .binaries import binary, kwok_stages

@@ -10,7 +10,7 @@ import base64
 from collections.abc import Mapping
 from typing import Any
 
-from .builders import CONTAINER_NAME
+from coviu_operator.builders import CONTAINER_NAME
 
 
 class UnresolvedEnvError(LookupError):

@@ -79,8 +79,10 @@ def acquire_lock(wait: float = LOCK_WAIT) -> IO[str]:
             handle.seek(0)
             owner = handle.read().strip() or "unknown"
             handle.close()
-            raise NodeSetupError(f"another real node is still running on this machine after {wait:.0f} s "
-                                 f"(pid {owner}); stop it first (bridge and iptables chains are machine-wide)") from None
+            raise NodeSetupError(
+                f"another real node is still running on this machine after {wait:.0f} s "
+                f"(pid {owner}); stop it first (bridge and iptables chains are machine-wide)"
+            ) from None
     handle.truncate(0)
     handle.write(str(os.getpid()))
     handle.flush()
