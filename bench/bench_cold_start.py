@@ -33,8 +33,8 @@ from common import (
     ratio,
     rss_mib,
     run_loadgen,
-    status_kib,
     sandbox,
+    status_kib,
     write_result,
 )
 
@@ -123,7 +123,9 @@ def main() -> int:
         "first_http_answer_s", "ready_s", "cpu_to_ready_s", "idle_rss_mib", "idle_private_mib",
         "idle_rss_after_200_calls_mib",
     )  # fmt: skip
-    summary = {name: {k: median([r[k] for r in runs if r["server"] == name]) for k in keys} for name in ("proxy", "fastmcp")}
+    summary = {
+        name: {k: median([r[k] for r in runs if r["server"] == name]) for k in keys} for name in ("proxy", "fastmcp")
+    }
     ratios = {k: ratio(summary["proxy"][k], summary["fastmcp"][k]) for k in keys}
     ours = summary["proxy"]
     goals = [
@@ -134,8 +136,8 @@ def main() -> int:
     ]  # fmt: skip
     print()
     print(markdown_table(
-        ["server", "start → first HTTP answer s", "start → ready s", "CPU until ready s", "idle RSS MiB", "of which private MiB",
-         "idle RSS after 200 calls MiB"],
+        ["server", "start → first HTTP answer s", "start → ready s", "CPU until ready s", "idle RSS MiB",
+         "of which private MiB", "idle RSS after 200 calls MiB"],
         [[n, *(s[k] for k in keys)] for n, s in summary.items()] + [["proxy / FastMCP", *(ratios[k] for k in keys)]],
     ))  # fmt: skip
     write_result(

@@ -37,6 +37,10 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+import yaml
+from kubernetes_asyncio import client, config, watch
+
 from common import (
     ROOT,
     cpu_seconds,
@@ -48,11 +52,6 @@ from common import (
     status_kib,
     write_result,
 )
-
-import aiohttp
-import yaml
-from kubernetes_asyncio import client, config, watch
-
 from coviu_operator.names import (
     API_VERSION,
     CREDENTIALS_USE,
@@ -281,7 +280,9 @@ async def settle(operator: OperatorProcess, quiet: float, timeout: float) -> flo
 # ----------------------------------------------------------------------------- phase 1: scale
 
 
-async def scale(plane: ControlPlane, operator: OperatorProcess, sampler: Sampler, count: int, idle_s: float) -> dict[str, Any]:
+async def scale(
+    plane: ControlPlane, operator: OperatorProcess, sampler: Sampler, count: int, idle_s: float
+) -> dict[str, Any]:
     namespace = "scale"
     create_namespace(plane, namespace)
     api = await api_client(plane)

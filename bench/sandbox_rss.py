@@ -25,9 +25,9 @@ from typing import Any
 
 import httpx
 
-from coviu_testbed.launch import console_script, free_port, running
 from coviu_sandbox.binary import expected_bytes
 from coviu_sandbox.cli import parse_size
+from coviu_testbed.launch import console_script, free_port, running
 
 MIB = 1024 * 1024
 GOAL_RSS_MIB = 150

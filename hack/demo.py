@@ -24,8 +24,18 @@ from coviu_testbed.cluster import ControlPlane, MissingBinaryError, ProcessExite
 from coviu_testbed.cluster.network import NodeSetupError
 from coviu_testbed.k8s import helm, new_namespace, rfc3339
 from coviu_testbed.pods import (
-    RESTRICTED, SANDBOX_HOST, SANDBOX_IMAGE, SANDBOX_SELECTOR, MissingImageError, PodFailed, chart_values,
-    import_images, sandbox_manifests, start_pod, wait_ready, wait_succeeded,
+    RESTRICTED,
+    SANDBOX_HOST,
+    SANDBOX_IMAGE,
+    SANDBOX_SELECTOR,
+    MissingImageError,
+    PodFailed,
+    chart_values,
+    import_images,
+    sandbox_manifests,
+    start_pod,
+    wait_ready,
+    wait_succeeded,
 )
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -21,8 +21,8 @@ KUBECTL = ROOT / ".cache" / "bin" / "kubectl"
 KUBECONFIG = ROOT / ".cache" / "k8s" / "kubeconfig"
 
 from coviu_catalog import proxy_env  # noqa: E402
-from coviu_testbed.launch import console_script, free_port, running  # noqa: E402
 from coviu_operator.names import token_secret_name, workload_name  # noqa: E402
+from coviu_testbed.launch import console_script, free_port, running  # noqa: E402
 from coviu_testbed.podenv import resolve_env  # noqa: E402
 
 

@@ -70,9 +70,11 @@ def problems(seen: dict[str, list[dict[str, Any]]], live: set[str], expired: set
             found.append(f"{name} not Ready: {condition(obj, 'Ready').get('reason')}")
         elif (obj.get("status") or {}).get("observedGeneration") != obj["metadata"]["generation"]:
             found.append(f"{name}: status is of an older generation")
-    for name in sorted(expired & set(servers)):
-        if condition(servers[name], "Expired").get("status") != "True":
-            found.append(f"{name} not Expired")
+    found.extend(
+        f"{name} not Expired"
+        for name in sorted(expired & set(servers))
+        if condition(servers[name], "Expired").get("status") != "True"
+    )
     uids = {s["metadata"]["uid"]: name for name, s in servers.items()}
     expected = {kind: {f"{n}-mcp" for n in live} for kind in ("Deployment", "Service")}
     # The ServiceAccount outlives expiry, if it was ever created: a server can expire before its first reconcile.

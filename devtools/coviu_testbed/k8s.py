@@ -18,9 +18,9 @@ from kubernetes_asyncio import client
 
 from coviu_operator.kube import Kube, Ref
 from coviu_operator.names import API_VERSION, KIND
-from coviu_testbed.operator import credentials_secret, server_body
 from coviu_testbed.cluster import ControlPlane, KubectlError
 from coviu_testbed.cluster.binaries import binary
+from coviu_testbed.operator import credentials_secret, server_body
 
 ROOT = Path(__file__).parents[2]
 CRD_FILE = ROOT / "crds" / "coviumcpservers.yaml"

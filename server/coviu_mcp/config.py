@@ -101,7 +101,9 @@ class ServerSettings(BaseSettings):
         description="SHA-256 (hex) of the URL token before a rotation, accepted until MCP_PREVIOUS_TOKEN_UNTIL.",
     )
     previous_token_until: Annotated[datetime, AfterValidator(_aware)] | None = Field(
-        None, alias=env.PREVIOUS_TOKEN_UNTIL, description="RFC 3339 instant from which the previous URL token is refused."
+        None,
+        alias=env.PREVIOUS_TOKEN_UNTIL,
+        description="RFC 3339 instant from which the previous URL token is refused.",
     )
     methods: CommaList = Field(
         (), alias=env.METHODS, description="Comma list of read, write, custom, method names or tool names; empty: all."
@@ -121,7 +123,8 @@ class ServerSettings(BaseSettings):
     )
     allowed_hosts: CommaList = Field(
         (), alias=env.ALLOWED_HOSTS,
-        description="Extra Host header values accepted (host or host:port; '*' accepts any). Loopback and the public URL's host are always accepted.",
+        description="Extra Host header values accepted (host or host:port; '*' accepts any). "
+        "Loopback and the public URL's host are always accepted.",
     )
     allowed_origins: CommaList = Field(
         (), alias=env.ALLOWED_ORIGINS,

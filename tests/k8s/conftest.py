@@ -20,9 +20,9 @@ from kubernetes_asyncio import client, config
 from coviu_operator.names import CRD_NAME
 from coviu_operator.rbac import cluster_role
 from coviu_operator.settings import OperatorSettings
-from coviu_testbed.operator import OperatorThread
 from coviu_testbed.cluster import ControlPlane
 from coviu_testbed.k8s import CRD_FILE, Cluster, new_namespace
+from coviu_testbed.operator import OperatorThread
 from coviu_testbed.pods import RESTRICTED, figures, import_images
 
 HERE = Path(__file__).resolve().parent

@@ -16,11 +16,11 @@ import yaml
 
 from coviu_catalog import CatalogError, load_catalog, select
 from coviu_operator.admission import MINIMUM_LIFETIME
-from coviu_testbed.operator import OperatorThread
 from coviu_testbed.cluster import ControlPlane
 from coviu_testbed.cluster.binaries import binary
 from coviu_testbed.cluster.waiting import eventually
 from coviu_testbed.k8s import ROOT, Cluster, apply, creds, merge_patch, rfc3339, server
+from coviu_testbed.operator import OperatorThread
 
 CHART = ROOT / "charts" / "coviu-mcp-operator"
 RELEASE = "vap"

@@ -32,9 +32,9 @@ import yaml
 from coviu_operator import rbac
 from coviu_operator.names import CRD_NAME, KIND, SECRET_SERVERS_ANNOTATION, SECRET_USE_LABEL
 from coviu_operator.settings import OperatorSettings
-from coviu_testbed.operator import OperatorThread
 from coviu_testbed.cluster import ApiError, ControlPlane
 from coviu_testbed.k8s import helm, new_namespace
+from coviu_testbed.operator import OperatorThread
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "coviu-mcp-operator"

@@ -13,12 +13,12 @@ import pytest
 import yaml
 
 from coviu_catalog import load_catalog, select, tool_name
-from coviu_testbed.launch import console_script
-from coviu_testbed.operator import OperatorThread
 from coviu_testbed.cluster import ControlPlane
 from coviu_testbed.cluster.binaries import binary
 from coviu_testbed.cluster.waiting import eventually
 from coviu_testbed.k8s import EXAMPLE, Cluster, apply, changed, creds, rfc3339, server
+from coviu_testbed.launch import console_script
+from coviu_testbed.operator import OperatorThread
 
 PLUGIN = Path(console_script("kubectl-cmcp"))
 

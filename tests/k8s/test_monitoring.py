@@ -23,11 +23,11 @@ from mcp.client.streamable_http import streamable_http_client
 from prometheus_client.parser import text_string_to_metric_families
 
 from coviu_operator.settings import env_name
-from coviu_testbed.launch import console_script, free_port, running
 from coviu_testbed.cluster import ControlPlane
 from coviu_testbed.cluster.binaries import binary
 from coviu_testbed.cluster.waiting import eventually
 from coviu_testbed.k8s import ROOT, apply, creds, rfc3339, server
+from coviu_testbed.launch import console_script, free_port, running
 from tests.real.proxy_process import ProxyProcess, proxy_process
 from tests.real.sandbox_process import start_sandbox
 

@@ -18,10 +18,10 @@ import pytest
 from kubernetes_asyncio import client, watch
 
 from coviu_operator.names import API_VERSION, KIND, ROTATE_ANNOTATION
-from coviu_testbed.operator import OperatorThread
 from coviu_testbed.cluster import ControlPlane, KubectlError
 from coviu_testbed.cluster.waiting import eventually
 from coviu_testbed.k8s import EXAMPLE, Cluster, apply, changed, creds, merge_patch, rfc3339, server
+from coviu_testbed.operator import OperatorThread
 
 
 async def test_the_example_becomes_ready_with_everything_owned_by_it(

@@ -9,13 +9,13 @@ from kubernetes_asyncio import client
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from coviu_testbed.launch import console_script, free_ports, running
 from coviu_operator.names import KIND
-from coviu_testbed.podenv import resolve_env
-from coviu_testbed.operator import OperatorThread
 from coviu_testbed.cluster import ControlPlane
 from coviu_testbed.cluster.waiting import eventually
 from coviu_testbed.k8s import Cluster, apply, creds, server
+from coviu_testbed.launch import console_script, free_ports, running
+from coviu_testbed.operator import OperatorThread
+from coviu_testbed.podenv import resolve_env
 from tests.real.sandbox_process import start_sandbox
 
 

@@ -16,10 +16,10 @@ from lupa import lua51
 
 from coviu_operator.names import KIND
 from coviu_operator.settings import OperatorSettings
-from coviu_testbed.operator import OperatorThread
 from coviu_testbed.cluster import ControlPlane
 from coviu_testbed.cluster.waiting import eventually
 from coviu_testbed.k8s import ROOT, Cluster, apply, creds, merge_patch, rfc3339, server
+from coviu_testbed.operator import OperatorThread
 
 KSTATUS = ROOT / ".cache" / "kstatus" / "bin" / "kstatus"
 HEALTH_LUA = ROOT / "charts" / "coviu-mcp-operator" / "files" / "argocd-health.lua"

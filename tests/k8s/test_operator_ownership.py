@@ -15,10 +15,10 @@ from typing import Any
 from coviu_operator.metrics import Metrics
 from coviu_operator.names import KIND, ROTATE_ANNOTATION
 from coviu_operator.settings import OperatorSettings
-from coviu_testbed.operator import OperatorThread
 from coviu_testbed.cluster import ControlPlane
 from coviu_testbed.cluster.waiting import eventually
 from coviu_testbed.k8s import Cluster, apply, creds, rfc3339, server
+from coviu_testbed.operator import OperatorThread
 
 FOREIGN_LABELS = {"app": "billing"}
 

@@ -13,19 +13,19 @@ Secret value, and no workload that references a Secret not shared with it.
 from __future__ import annotations
 
 import base64
-import logging
 import hashlib
 import json
+import logging
 from typing import Any
 
 import pytest
 import yaml
 
 from coviu_operator.names import SECRET_KEYS_ANNOTATION, SECRET_SERVERS_ANNOTATION, SECRET_USE_LABEL
-from coviu_testbed.operator import OperatorThread, credentials_secret
 from coviu_testbed.cluster import ControlPlane, KubectlError
 from coviu_testbed.cluster.waiting import eventually
 from coviu_testbed.k8s import Cluster, apply, creds, merge_patch, server
+from coviu_testbed.operator import OperatorThread, credentials_secret
 from tests.unit.test_operator_models import REFUSED_AT_ADMISSION
 
 STRIPE_KEY = "sk_live_51HsentinelStripeKey0a1b2c3d4e5f6a7b8c9d"

@@ -23,11 +23,11 @@ from typing import Any
 import pytest
 
 from coviu_operator.names import API_TOKENS_USE, CREDENTIALS_USE, ROTATE_ANNOTATION, URL_TOKEN_USE
-from coviu_testbed.operator import shared
 from coviu_testbed.cluster import ControlPlane
 from coviu_testbed.cluster.waiting import eventually
-from coviu_testbed.k8s import Cluster, apply, merge_patch, rfc3339, server
 from coviu_testbed.invariants import tokens
+from coviu_testbed.k8s import Cluster, apply, merge_patch, rfc3339, server
+from coviu_testbed.operator import shared
 from coviu_testbed.operator_process import OperatorProcess
 
 PATIENT = "Zebediah Quillfeather"

@@ -20,15 +20,14 @@ from pathlib import Path
 
 import pytest
 
-from coviu_mcp.launch import free_ports
 from coviu_operator.names import KIND
 from coviu_operator.settings import OperatorSettings
-from coviu_testbed.operator import OperatorThread
-from coviu_testbed.operator_process import OperatorProcess
 from coviu_testbed.cluster import ControlPlane
 from coviu_testbed.cluster.process import Process, wait_until
 from coviu_testbed.cluster.waiting import eventually
 from coviu_testbed.k8s import Cluster, apply, creds, merge_patch, rfc3339, server
+from coviu_testbed.operator import OperatorThread
+from coviu_testbed.operator_process import OperatorProcess
 
 
 @pytest.fixture

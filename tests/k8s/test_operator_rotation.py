@@ -14,13 +14,13 @@ from datetime import datetime
 import httpx
 from kubernetes_asyncio import client
 
-from coviu_testbed.launch import console_script, free_ports, running
 from coviu_operator.names import KIND, ROTATE_ANNOTATION
-from coviu_testbed.podenv import resolve_env
-from coviu_testbed.operator import OperatorThread
 from coviu_testbed.cluster import ControlPlane
 from coviu_testbed.cluster.waiting import eventually
 from coviu_testbed.k8s import Cluster, apply, changed, creds, merge_patch, server
+from coviu_testbed.launch import console_script, free_ports, running
+from coviu_testbed.operator import OperatorThread
+from coviu_testbed.podenv import resolve_env
 from tests.real.sandbox_process import start_sandbox
 
 OVERLAP = 20  # seconds the old URL keeps working after the rotation

@@ -17,10 +17,10 @@ import pytest
 from coviu_operator.metrics import Metrics
 from coviu_operator.names import KIND
 from coviu_operator.settings import OperatorSettings
-from coviu_testbed.operator import OperatorThread
 from coviu_testbed.cluster import ControlPlane
 from coviu_testbed.cluster.waiting import eventually
 from coviu_testbed.k8s import Cluster, apply, creds, server
+from coviu_testbed.operator import OperatorThread
 from coviu_testbed.operator_process import OperatorProcess
 
 

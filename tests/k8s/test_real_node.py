@@ -15,7 +15,12 @@ from coviu_testbed.cluster import ControlPlane
 from coviu_testbed.cluster.images import PAUSE_IMAGE
 from coviu_testbed.cluster.network import POD_CIDR
 from coviu_testbed.pods import (
-    PRODUCT_IMAGE, SANDBOX_IMAGE, PodFailed, restricted_pod_spec, run_to_completion, wait_ready,
+    PRODUCT_IMAGE,
+    SANDBOX_IMAGE,
+    PodFailed,
+    restricted_pod_spec,
+    run_to_completion,
+    wait_ready,
 )
 
 

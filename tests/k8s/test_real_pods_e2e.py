@@ -26,8 +26,19 @@ from coviu_operator.names import KIND
 from coviu_testbed.cluster import ControlPlane
 from coviu_testbed.k8s import helm, merge_patch, new_namespace, rfc3339, server
 from coviu_testbed.pods import (
-    PRODUCT_IMAGE, RESTRICTED, SANDBOX_HOST, SANDBOX_SELECTOR, chart_values, figures, report, run_to_completion,
-    sandbox_manifests, start_pod, wait_log, wait_ready, wait_succeeded,
+    PRODUCT_IMAGE,
+    RESTRICTED,
+    SANDBOX_HOST,
+    SANDBOX_SELECTOR,
+    chart_values,
+    figures,
+    report,
+    run_to_completion,
+    sandbox_manifests,
+    start_pod,
+    wait_log,
+    wait_ready,
+    wait_succeeded,
 )
 
 HERE = Path(__file__).resolve().parent

@@ -16,8 +16,8 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from coviu_testbed.launch import free_port, free_ports, mint_token
 from coviu_operator.builders import PROXY_COMMAND, RUN_AS
+from coviu_testbed.launch import free_port, free_ports, mint_token
 
 from .containers import HARDENED, IMAGE_SCRIPT, Images, build_images, container, engine
 from .sandbox_process import CLIENT_ID, CLIENT_SECRET

@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from coviu_testbed.launch import console_script, stop
 from coviu_sandbox.binary import expected_bytes
+from coviu_testbed.launch import console_script, stop
 
 from .sandbox_process import SandboxProcess, start_sandbox
 

@@ -24,8 +24,8 @@ from coviu_operator.builders import RUN_AS
 from coviu_operator.metrics import RESULTS, Metrics
 from coviu_operator.models import Server
 from coviu_operator.settings import ENV_PREFIX, OperatorSettings, load_settings
-from coviu_testbed.operator import server_body
 from coviu_testbed.cluster.binaries import binary
+from coviu_testbed.operator import server_body
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "coviu-mcp-operator"
@@ -73,8 +73,9 @@ RENDERINGS = {
     "defaults": ((), ()),
     "all-features": ((), (ALL_FEATURES,)),
     "cluster-scope-with-proxy-policies": (
-        ("watch.scope=cluster", "proxy.namespaces={clinic-a}", "proxy.networkPolicy.enabled=true", "proxy.podDisruptionBudget.enabled=true",
-         "crds.keep=false", "serviceAccount.create=false", "serviceAccount.name=existing"), ()),
+        ("watch.scope=cluster", "proxy.namespaces={clinic-a}", "proxy.networkPolicy.enabled=true",
+         "proxy.podDisruptionBudget.enabled=true", "crds.keep=false", "serviceAccount.create=false",
+         "serviceAccount.name=existing"), ()),
 }
 
 

@@ -10,10 +10,10 @@ import pytest
 from coviu_mcp.config import ServerSettings
 from coviu_operator import builders
 from coviu_operator.models import Server
-from coviu_testbed.podenv import UnresolvedEnvError, resolve_env
 from coviu_operator.secrets import sha256_hex
 from coviu_operator.settings import OperatorSettings
 from coviu_testbed.operator import credentials_secret, secret_body, server_body
+from coviu_testbed.podenv import UnresolvedEnvError, resolve_env
 
 TOKEN = "t" * 43
 HASH = "c" * 64
@@ -55,8 +55,9 @@ def test_the_deployment_is_exactly_the_hardened_proxy(settings: OperatorSettings
     assert builders.deployment(server(), settings, HASH) == {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": meta("demo-mcp", annotations={  # the shares it uses (withdrawal.py)
-            "mcp.coviu.dev/shares": '[["credentials","coviu-credentials",["client_id","client_secret","refresh_token"]]]'}),
+        "metadata": meta("demo-mcp", annotations={"mcp.coviu.dev/shares":  # the shares it uses (withdrawal.py)
+                                                  '[["credentials","coviu-credentials",'
+                                                  '["client_id","client_secret","refresh_token"]]]'}),
         "spec": {
             "revisionHistoryLimit": 3,
             "selector": {"matchLabels": SELECTOR},
