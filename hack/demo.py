@@ -24,13 +24,13 @@ from coviu_testbed.cluster import ControlPlane, MissingBinaryError, ProcessExite
 from coviu_testbed.cluster.network import NodeSetupError
 from coviu_testbed.k8s import helm, new_namespace, rfc3339
 from coviu_testbed.pods import (
-    CHART_VALUES,
     RESTRICTED,
     SANDBOX_HOST,
     SANDBOX_IMAGE,
     SANDBOX_SELECTOR,
     MissingImageError,
     PodFailed,
+    chart_values,
     import_images,
     sandbox_manifests,
     start_pod,
@@ -65,7 +65,7 @@ def story(plane: ControlPlane) -> None:
     began = step("helm install coviu charts/coviu-mcp-operator (the operator runs as a Pod)")
     operators, clinic = new_namespace(plane, RESTRICTED), new_namespace(plane, RESTRICTED)
     values = plane.workdir / "demo-values.yaml"
-    values.write_text(yaml.safe_dump(CHART_VALUES))
+    values.write_text(yaml.safe_dump(chart_values(clinic)))
     helm(plane, "install", "coviu", str(CHART), "-n", operators, "-f", str(values))
     wait_ready(plane, operators, OPERATOR)
     show(plane, "get", "pods", "-n", operators, "-o", "wide")

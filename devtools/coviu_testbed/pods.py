@@ -26,17 +26,22 @@ SANDBOX_IMAGE = "localhost/coviu-mcp-sandbox:dev"
 ARCHIVES = (IMAGES / "coviu-mcp-operator.tar", IMAGES / "coviu-mcp-sandbox.tar")
 RUN_AS = 65532
 RESTRICTED = {"pod-security.kubernetes.io/enforce": "restricted"}
-# Everything the chart needs to run on the real node, in one place: the local image, never
-# pulled (there is no registry), for the operator and for the proxies it creates, and the
-# installer's permission to send the sandbox's (public, default) credentials to its Service.
 SANDBOX_HOST = "coviu-sandbox"
-CHART_VALUES = {
-    "image": {"repository": PRODUCT_IMAGE.rsplit(":", 1)[0], "tag": PRODUCT_IMAGE.rsplit(":", 1)[1],
-              "pullPolicy": "Never"},
-    "proxy": {"imagePullPolicy": "Never"},
-    "policy": {"sandboxHosts": [SANDBOX_HOST]},
-    "operator": {"logFormat": "plain"},
-}
+
+
+def chart_values(*served: str) -> dict[str, Any]:
+    """Everything the chart needs to run on the real node, in one place: the namespaces the
+    servers live in (by default the chart serves only its own), the local image, never pulled
+    (there is no registry), for the operator and for the proxies it creates, and the installer's
+    permission to send the sandbox's (public, default) credentials to its Service."""
+    return {
+        "watch": {"namespaces": list(served)},
+        "image": {"repository": PRODUCT_IMAGE.rsplit(":", 1)[0], "tag": PRODUCT_IMAGE.rsplit(":", 1)[1],
+                  "pullPolicy": "Never"},
+        "proxy": {"imagePullPolicy": "Never"},
+        "policy": {"sandboxHosts": [SANDBOX_HOST]},
+        "operator": {"logFormat": "plain"},
+    }
 SANDBOX_SELECTOR = "app.kubernetes.io/name=coviu-sandbox"
 # Waiting reasons that never resolve by themselves: fail at once instead of timing out.
 HOPELESS = {"ErrImageNeverPull", "ErrImagePull", "ImagePullBackOff", "InvalidImageName",

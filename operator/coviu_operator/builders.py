@@ -22,6 +22,7 @@ from .names import (
     ROTATION_ANNOTATION,
     SECRET_USE_LABEL,
     SERVICE_PORT,
+    SHARES_ANNOTATION,
     child_labels,
     link_key_secret_name,
     selector_labels,
@@ -37,6 +38,7 @@ from .secrets import (
     sha256_hex,
 )
 from .settings import OperatorSettings
+from .withdrawal import record, shares
 
 URL_KEY = "url"
 PRE_STOP_SECONDS = 5
@@ -221,7 +223,8 @@ def _pod_overrides(server: Server) -> tuple[dict[str, str], dict[str, str], dict
 
 
 def deployment(server: Server, settings: OperatorSettings, config_hash: str) -> dict[str, Any]:
-    """The proxy Deployment; `config_hash` on the pod template rolls it when a Secret changes."""
+    """The proxy Deployment; `config_hash` on the pod template rolls it when a Secret changes, and
+    the Secret shares it uses are recorded on it, so that a withdrawn share removes it."""
     extra_labels, extra_annotations, pod_fields = _pod_overrides(server)
     container = {
         "name": CONTAINER_NAME,
@@ -263,7 +266,8 @@ def deployment(server: Server, settings: OperatorSettings, config_hash: str) -> 
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": _metadata(server, workload_name(server.name)),
+        "metadata": _metadata(server, workload_name(server.name),
+                              annotations={SHARES_ANNOTATION: record(shares(server))}),
         "spec": {
             # Left out when unset: server-side apply then leaves the count to whoever scales it.
             **({"replicas": server.spec.replicas} if server.spec.replicas is not None else {}),

@@ -21,7 +21,7 @@ from coviu_catalog import load_catalog
 
 from . import handlers
 from .catchup import catch_up
-from .controller import Runtime, Turns, Wakeups
+from .controller import Runtime, Turns, Wakeups, release_terminating
 from .errors import SettingsError
 from .expiry import Clock, SystemClock
 from .kube import Kube
@@ -50,6 +50,7 @@ async def run_operator(
         now, turns = clock or SystemClock(), Turns()
         expiries = asyncio.create_task(catch_up(kube, now, metrics, turns, namespaces))
         runtime = Runtime(Context(settings, kube, load_catalog().records, now), Wakeups(), metrics, turns)
+        releases = asyncio.create_task(release_terminating(kube, namespaces, logger)) if namespaces else None
         try:
             await kopf.operator(
                 registry=handlers.registry,
@@ -66,6 +67,8 @@ async def run_operator(
             )
         finally:
             expiries.cancel()
+            if releases is not None:
+                releases.cancel()
 
 
 class _QuietPokes(logging.Filter):

@@ -22,18 +22,19 @@ import contextlib
 import copy
 import hashlib
 import json
+import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import kopf
 
-from .errors import TransientKubeError
+from .errors import KubeError, TransientKubeError
 from .expiry import is_due, seconds_until, spec_instant
-from .kube import Ref
+from .kube import Kube, Ref
 from .metrics import Metrics
-from .names import API_VERSION, KIND
+from .names import API_VERSION, FINALIZER, KIND
 from .reconcile import Context, Outcome, failed, reconcile
 from .status import status_patch
 
@@ -43,6 +44,7 @@ MAX_BACKOFF = 30.0
 # lasted, up to the resync interval: RBAC and admission answers can be momentary (an API server
 # that just started denies until its authorizer has synced), and lasting ones cost little.
 REJECTED_RETRY = 10.0
+TERMINATING_CHECK = 5.0
 ROUTINE_RECONCILES = 8
 _RESULTS = {"ready": "ok", "progressing": "ok", "expired": "ok", "blocked": "blocked",
             "invalid": "blocked", "rejected": "rejected", "failed": "error"}
@@ -148,6 +150,31 @@ class Runtime:
     # At start-up every server reconciles at once; a bound keeps the API server free to
     # serve the teardowns falling due meanwhile, which do not wait for it.
     routine: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(ROUTINE_RECONCILES))
+
+
+async def release_terminating(kube: Kube, namespaces: Sequence[str], logger: logging.Logger) -> None:
+    """Release kopf's finalizer from the servers of every listed namespace being deleted, checked
+    every TERMINATING_CHECK seconds for as long as the operator runs.
+
+    kopf stops serving a listed namespace as soon as it sees it marked for deletion without a
+    pending condition, which can be before it released the finalizers of the servers in it; the
+    namespace would then stay Terminating for ever. Without the finalizer the namespace controller
+    deletes the servers, and the garbage collector their children. (Watching the whole cluster,
+    kopf serves a namespace until it is gone, so this is not needed.)
+    """
+    while True:
+        try:
+            for namespace in await kube.terminating_namespaces(namespaces):
+                for body in await kube.list_servers([namespace]):
+                    meta = body["metadata"]
+                    if FINALIZER in (meta.get("finalizers") or []):
+                        await kube.remove_finalizer(Ref(API_VERSION, KIND, namespace, meta["name"]),
+                                                    meta["finalizers"], FINALIZER)
+                        logger.info("namespace %s is being deleted: released %s to the namespace controller",
+                                    namespace, meta["name"])
+        except KubeError as exc:
+            logger.warning("checking for served namespaces being deleted failed: %s", exc)
+        await asyncio.sleep(TERMINATING_CHECK)
 
 
 async def run(body: kopf.Body, runtime: Runtime, stopped: kopf.DaemonStopped, logger: kopf.Logger) -> None:

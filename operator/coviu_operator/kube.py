@@ -38,6 +38,7 @@ logging.getLogger("kubernetes_asyncio.client.rest").setLevel(logging.INFO)
 _JSON = "application/json"
 _APPLY = "application/apply-patch+yaml"  # JSON is YAML
 _MERGE = "application/merge-patch+json"
+_JSON_PATCH = "application/json-patch+json"
 
 
 @dataclass(frozen=True)
@@ -211,6 +212,19 @@ class Kube:
         except RejectedKubeError as exc:
             return exc.status == 403 and "being terminated" in str(exc)
         return False
+
+    async def terminating_namespaces(self, names: Sequence[str]) -> list[str]:
+        """Those of `names` that are being deleted (a list: the operator may not get namespaces)."""
+        body, _ = await self._call("GET", "/api/v1/namespaces")
+        return [item["metadata"]["name"] for item in body.get("items") or []
+                if item["metadata"]["name"] in names and item["metadata"].get("deletionTimestamp")]
+
+    async def remove_finalizer(self, ref: Ref, finalizers: list[str], finalizer: str) -> None:
+        """Take `finalizer` out of an object whose finalizers are `finalizers`; a JSON patch that
+        tests them first, so a list changed since it was read is never overwritten (409, retried)."""
+        patch = [{"op": "test", "path": "/metadata/finalizers", "value": finalizers},
+                 {"op": "replace", "path": "/metadata/finalizers", "value": [f for f in finalizers if f != finalizer]}]
+        await self._call("PATCH", ref.path, body=patch, content_type=_JSON_PATCH)
 
     async def patch_status(self, ref: Ref, status: dict[str, Any]) -> None:
         """Merge-patch the status subresource; keys set to None are removed."""

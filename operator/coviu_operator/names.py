@@ -33,6 +33,9 @@ ROTATE_ANNOTATION = f"{GROUP}/rotate-token"
 ROTATION_ANNOTATION = f"{GROUP}/rotation"
 # On the pod template: digest of every Secret value the proxy reads, so a change rolls it.
 CONFIG_HASH_ANNOTATION = f"{GROUP}/config-hash"
+# On the Deployment: the Secret shares it was built from (withdrawal.py), so that a share
+# withdrawn later removes it.
+SHARES_ANNOTATION = f"{GROUP}/shares"
 
 FINALIZER = f"{GROUP}/finalizer"
 

@@ -15,8 +15,9 @@ import yaml
 
 from .names import GROUP, MANAGER, PLURAL
 
-# kopf itself: resource discovery, Events, and namespace discovery, which kopf needs only when
-# it watches a list of namespaces (the chart leaves it out of the cluster-wide role).
+# kopf itself: resource discovery, Events, and namespace discovery, which kopf (and the operator's
+# check for listed namespaces being deleted) needs only with a list of namespaces (the chart
+# leaves it out of the cluster-wide role).
 FRAMEWORK_RULES: list[dict[str, Any]] = [
     {"apiGroups": ["apiextensions.k8s.io"], "resources": ["customresourcedefinitions"], "verbs": ["list", "watch"]},
     {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["list", "watch"]},

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from coviu_catalog import EmptySelectionError, Record, UnknownFilterValueError, select, tool_name
 
-from . import builders, policy
+from . import builders, policy, withdrawal
 from . import conditions as c
 from .errors import InputError, RejectedKubeError
 from .expiry import Clock, Expiry, assess, rfc3339, tear_down
@@ -191,40 +191,62 @@ async def _deploy(this: _Pass, problems: list[InputError]) -> Outcome:
     refs = _children(server)
     found = dict(zip(refs, await asyncio.gather(*(kube.find(ref) for ref in refs)), strict=True))
     existing, stored_key = found[refs[0]], found[refs[1]]
+    deployment = found[refs[3]]
+    running = deployment if deployment is not None and controlled_by(deployment, server.metadata.uid) else None
     taken = conflicts({ref: obj for ref, obj in found.items() if ref not in refs[:2]}, server.metadata.uid)
     if taken:
         problems.append(conflict_error(taken))
     _attempt(problems, owned_token, existing, server)  # TokenSecretConflict when its name is taken
     _attempt(problems, policy.check_spec, server, this.ctx.settings)
-    creds = spec.credentials_secret_ref
-    credentials = _attempt(problems, policy.use_credentials, await kube.get(_secret(ns, creds.name)), server)
+    names = sorted({name for _, name, _ in withdrawal.shares(server) + withdrawal.recorded(running)})
+    secrets = {name: await kube.get(_secret(ns, name)) for name in names}
+    credentials = _attempt(problems, policy.use_credentials, secrets[spec.credentials_secret_ref.name], server)
     api_tokens: tuple[str, ...] | None = ()
     if spec.require_api_token_auth and spec.api_token_secret_ref is not None:
-        ref = spec.api_token_secret_ref
-        api_tokens = _attempt(problems, policy.use_api_tokens, await kube.get(_secret(ns, ref.name)), server)
+        api_tokens = _attempt(problems, policy.use_api_tokens, secrets[spec.api_token_secret_ref.name], server)
     provided = None
     if spec.token_secret_ref is not None:
-        byo = spec.token_secret_ref
-        provided = _attempt(problems, policy.use_provided_token, await kube.get(_secret(ns, byo.name)), server)
+        provided = _attempt(problems, policy.use_provided_token, secrets[spec.token_secret_ref.name], server)
     signing_key = _attempt(problems, link_key, stored_key, server)  # LinkKeySecretConflict when taken
     had_token = this.previous.get("tokenSecretName") is not None
     decision = None if problems else _attempt(problems, decide_token, server, existing, provided, had_token)
     if problems or decision is None or credentials is None or api_tokens is None or signing_key is None:
         ours = {ref: obj["metadata"]["uid"] for ref, obj in found.items()
                 if obj is not None and controlled_by(obj, server.metadata.uid)}
-        return replace(_blocked(this, problems, existing), children=ours)
+        previous_reason = (c.find(this.previous.get("conditions"), c.READY) or {}).get("reason")
+        withdrawn = withdrawal.withdrawn(running, secrets, server, previous_reason)
+        if withdrawn is None:
+            return replace(_blocked(this, problems, existing), children=ours)
+        return await _withdraw(this, withdrawn, problems, running, existing, ours)
     return await _apply(this, decision, credentials, signing_key, api_tokens, found)
 
 
-def _blocked(this: _Pass, problems: list[InputError], existing: dict[str, Any] | None) -> Outcome:
+async def _withdraw(this: _Pass, withdrawn: InputError, problems: list[InputError], running: dict[str, Any] | None,
+                    existing: dict[str, Any] | None, ours: dict[Ref, str]) -> Outcome:
+    """A share the workload depends on was withdrawn: remove the server's own Deployment (by UID)
+    and say so first; the problems it already names are not repeated."""
+    if running is not None:
+        ref = _children(this.server)[3]
+        if await this.ctx.kube.delete(ref, running["metadata"]["uid"]):
+            ours.pop(ref, None)
+    rest = [p for p in problems if p.message not in withdrawn.message]
+    return replace(_blocked(this, [withdrawn, *rest], existing, workload=False), children=ours)
+
+
+def _blocked(this: _Pass, problems: list[InputError], existing: dict[str, Any] | None,
+             workload: bool = True) -> Outcome:
     """An input is unusable: say which (Ready names every problem, its reason is the first's), and
-    leave whatever runs untouched."""
+    leave whatever runs untouched; `workload` False: the Deployment was removed (withdrawal.py), so
+    no URL is published."""
     first = problems[0]
     token_problem = next((p for p in problems if p.reason in TOKEN_PROBLEMS), None)
     conflict = any(p.reason == "Conflict" for p in problems)
-    published = token_problem is None and not conflict and _published(existing, this.server)
+    published = workload and token_problem is None and not conflict and _published(existing, this.server)
     if token_problem is not None:
         token = c.false(c.TOKEN_READY, token_problem.reason, token_problem.message)
+    elif not workload:
+        token = c.false(c.TOKEN_READY, first.reason, "the token Secret is kept: the URL works again once the "
+                                                     "workload is redeployed")
     elif published:
         token = _token_published(this.server)
     else:

@@ -59,8 +59,8 @@ class LoopClock:
 @attrs.define(kw_only=True)
 class Emulator(kmock.KubernetesEmulator):
     """kmock's emulator plus the API-server behaviours the operator relies on: server-side
-    apply creates a missing object, a creation answers 201, a new object gets a UID, and
-    `generateName` names a new object (kopf's Events)."""
+    apply creates a missing object (409 if it names the UID of one deleted since), a creation
+    answers 201, a new object gets a UID, and `generateName` names a new object (kopf's Events)."""
 
     _generated: int = 0
 
@@ -70,6 +70,9 @@ class Emulator(kmock.KubernetesEmulator):
         if request.action == kmock.action.UPDATE and content_type.startswith("application/apply-patch") and (
             key not in self.objects or self.objects[key].deleted
         ):
+            if "uid" in request.data.get("metadata", {}):  # the object read was deleted since
+                return kmock.Response(status=409, payload={"kind": "Status", "reason": "Conflict",
+                                                           "message": "Precondition failed: UID mismatch"})
             request = self._replace(request, action=kmock.action.CREATE, method=kmock.method.POST)
         if request.action == kmock.action.CREATE:
             self._generated += 1

@@ -1,12 +1,13 @@
 """The Helm chart installed on the real control plane.
 
-Two releases serve this module: one cluster-wide with the CRD (the default values), one for
-two namespaces with every optional feature the plane can hold (no prometheus-operator CRDs
-here). Both run in namespaces that enforce the "restricted" Pod Security Standard, and kwok
-makes their Pods Ready. Their ServiceAccounts are then checked with `kubectl auth can-i`:
-allowed exactly what coviu_operator.rbac lists, and nothing else. Finally the operator runs
-with each release's ServiceAccount token and configuration; the namespaced one serves the
-chart's NOTES walk-through and a GitOps overlay.
+Three releases serve this module: the default values with the CRD (serving only the release's
+own namespace), one cluster-wide (`watch.scope=cluster`), and one for two listed namespaces
+with every optional feature the plane can hold (no prometheus-operator CRDs here). All run in
+namespaces that enforce the "restricted" Pod Security Standard, and kwok makes their Pods
+Ready. Their ServiceAccounts are then checked with `kubectl auth can-i`: allowed exactly what
+coviu_operator.rbac lists, where they serve, and nothing else. Finally the operator runs with a
+release's ServiceAccount token and configuration, and serves the chart's NOTES walk-through, a
+GitOps overlay and the sandbox walk-through of docs/cluster.md.
 """
 
 from __future__ import annotations
@@ -85,22 +86,30 @@ class Release:
         return f"system:serviceaccount:{self.namespace}:{self.fullname}"
 
 
-def install(plane: ControlPlane, *args: str, served: tuple[str, ...] = ()) -> Iterator[Release]:
-    """Install the chart (waiting for the operator Deployment), yield it, uninstall it."""
+def install(plane: ControlPlane, *args: str, served: tuple[str, ...] | None = None) -> Iterator[Release]:
+    """Install the chart (waiting for the operator Deployment), yield it, uninstall it.
+    `served`: None for the release's own namespace (the default values)."""
     name, namespace = f"cm-{uuid.uuid4().hex[:6]}", new_namespace(plane, RESTRICTED)
     result = helm(plane, "install", name, str(CHART), "--namespace", namespace, "--wait", "--timeout=120s", *args)
     try:
-        yield Release(name, namespace, served, result.stdout.split("NOTES:", 1)[1])
+        yield Release(name, namespace, (namespace,) if served is None else served,
+                      result.stdout.split("NOTES:", 1)[1])
     finally:
         helm(plane, "uninstall", name, "--namespace", namespace, "--wait", "--timeout=120s")
         plane.api("DELETE", f"/api/v1/namespaces/{namespace}")
 
 
 @pytest.fixture(scope="module")
-def cluster_release(control_plane: ControlPlane) -> Iterator[Release]:
+def default_release(control_plane: ControlPlane) -> Iterator[Release]:
     """The default values. The plane already has the CRD (tests/k8s/conftest.py), so the
     release takes it over, as it would adopt a CRD applied by hand before Helm."""
     yield from install(control_plane, "--take-ownership")
+
+
+@pytest.fixture(scope="module")
+def cluster_release(control_plane: ControlPlane) -> Iterator[Release]:
+    yield from install(control_plane, "--set", "watch.scope=cluster",
+                       "--set", "crds.enabled=false", served=())  # the default release owns the CRD
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +118,7 @@ def namespaced_release(control_plane: ControlPlane) -> Iterator[Release]:
     try:
         yield from install(
             control_plane, "--values", str(ALL_FEATURES), "--set", f"watch.namespaces={{{','.join(served)}}}",
-            "--set", "crds.enabled=false",  # the cluster-wide release owns it
+            "--set", "crds.enabled=false",  # the default release owns it
             "--set", "metrics.serviceMonitor.enabled=false", "--set", "metrics.prometheusRule.enabled=false",
             served=served)
     finally:
@@ -117,7 +126,7 @@ def namespaced_release(control_plane: ControlPlane) -> Iterator[Release]:
             control_plane.api("DELETE", f"/api/v1/namespaces/{namespace}")
 
 
-@pytest.fixture(params=["cluster_release", "namespaced_release"])
+@pytest.fixture(params=["default_release", "cluster_release", "namespaced_release"])
 def release(request: pytest.FixtureRequest) -> Release:
     found: Release = request.getfixturevalue(request.param)
     return found
@@ -183,12 +192,12 @@ def test_the_operator_deployment_becomes_ready_under_the_restricted_standard(
 
 
 def test_the_release_owns_the_crd_and_marks_it_to_be_kept(
-    control_plane: ControlPlane, cluster_release: Release,
+    control_plane: ControlPlane, default_release: Release,
 ) -> None:
     crd = control_plane.api("GET", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{CRD_NAME}")
     annotations = crd["metadata"]["annotations"]
     assert annotations["helm.sh/resource-policy"] == "keep"
-    assert annotations["meta.helm.sh/release-name"] == cluster_release.name
+    assert annotations["meta.helm.sh/release-name"] == default_release.name
     assert crd["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "Helm"
 
 
@@ -219,15 +228,19 @@ def test_cluster_scope_allows_exactly_the_operator_rules_everywhere(
     assert all(answers.values()), [check for check, yes in answers.items() if not yes]
 
 
+@pytest.mark.parametrize("which", ["default_release", "namespaced_release"])
 def test_namespaced_scope_allows_the_operator_rules_only_in_the_served_namespaces(
-    control_plane: ControlPlane, namespaced_release: Release, namespace: str,
+    control_plane: ControlPlane, request: pytest.FixtureRequest, which: str, namespace: str,
 ) -> None:
+    """By default only in the release's own namespace: no Secret of any other namespace."""
+    namespaced_release: Release = request.getfixturevalue(which)
     cluster_rules = {rule for rule in NEEDED if rule[1] in CLUSTER_SCOPED}
     for served in namespaced_release.served:
         assert granted(control_plane, namespaced_release, served) == NEEDED
     assert granted(control_plane, namespaced_release, namespace) == cluster_rules
+    wheres = dict.fromkeys((namespaced_release.served[0], namespace, namespaced_release.namespace))
     checks = [(verb, resource_name(group, resource), where) for group, resource, verb in sorted(NEEDED - cluster_rules)
-              for where in (namespaced_release.served[0], namespace, namespaced_release.namespace)]
+              for where in wheres]
     answers = can_i_all(control_plane, namespaced_release, checks)
     allowed = {check for check, yes in answers.items() if yes}
     assert allowed == {check for check in checks if check[2] == namespaced_release.served[0]}
@@ -345,12 +358,13 @@ def test_the_operator_serves_the_notes_and_gitops_with_the_namespaced_service_ac
     assert not permission_problems(caplog, namespaced_release)
 
 
-def test_the_cluster_wide_operator_serves_the_sandbox_walk_through_with_its_service_account(
-    control_plane: ControlPlane, cluster_release: Release, namespace: str, tmp_path: Path,
-    caplog: pytest.LogCaptureFixture,
+def test_the_operator_serves_the_sandbox_walk_through_in_a_listed_namespace_with_its_service_account(
+    control_plane: ControlPlane, namespaced_release: Release, tmp_path: Path, caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """docs/cluster.md, "On the local control plane"."""
-    with caplog.at_level(logging.WARNING), operator_as(control_plane, cluster_release, tmp_path):
+    """docs/cluster.md, "On the local control plane": installed with `watch.namespaces={default}`,
+    here another listed namespace."""
+    namespace = namespaced_release.served[1]
+    with caplog.at_level(logging.WARNING), operator_as(control_plane, namespaced_release, tmp_path):
         control_plane.kubectl("apply", "-n", namespace, "-f", str(EXAMPLES / "sandbox.yaml"))
         control_plane.kubectl("wait", "-n", namespace, "--for=condition=Ready", "--timeout=90s", "cmcp/sandbox-demo")
         url = control_plane.kubectl("get", "secret", "-n", namespace, "sandbox-demo-mcp-token",
@@ -358,4 +372,4 @@ def test_the_cluster_wide_operator_serves_the_sandbox_walk_through_with_its_serv
         assert base64.b64decode(url).decode().startswith(f"http://sandbox-demo-mcp.{namespace}.svc.cluster.local/mcp/")
         # Deleted while the operator runs, so that none of its finalizers is left behind.
         control_plane.kubectl("delete", "-n", namespace, "cmcp/sandbox-demo", "--timeout=60s")
-    assert not permission_problems(caplog, cluster_release)
+    assert not permission_problems(caplog, namespaced_release)

@@ -83,11 +83,12 @@ async def test_expiry_never_deletes_objects_the_server_does_not_own(
 ) -> None:
     """An expired record leaves other people's objects alone: those that held its names before it
     existed, those created after its expiry, and a token Secret it reported as not its own; on the
-    expiry itself, on a later reconcile and after a restart; and records no teardown for them."""
+    expiry itself, on drift checks (every 2 s here, 300 s by default), on a change and after a
+    restart; and records no teardown for them."""
     cluster = Cluster(api_client, namespace)
     apply(control_plane, namespace, creds(namespace), foreign_deployment("billing-mcp"), foreign_service("billing-mcp"),
           foreign_secret("billing-mcp-token"), foreign_secret("tok-mcp-token"))
-    settings = OperatorSettings()
+    settings = OperatorSettings(resync_interval=2.0)
     with OperatorThread(settings, namespaces=[namespace], kubeconfig=operator_kubeconfig) as running:
         expires = datetime.now(UTC) + timedelta(seconds=8)
         apply(control_plane, namespace, server(namespace, "billing", expiresAt="2020-01-01T00:00:00Z"),
@@ -101,8 +102,8 @@ async def test_expiry_never_deletes_objects_the_server_does_not_own(
                              what=f"{name} Expired", timeout=30)
         await eventually(lambda: _absent(cluster, "Deployment", "ending-mcp"), what="ending's own Deployment removed")
 
-        # Someone else creates objects with the expired server's names; any later reconcile
-        # (here: a rotate request) must leave them alone.
+        # Someone else creates objects with the expired server's names; no later reconcile (drift
+        # checks, and a rotate request) may touch them.
         apply(control_plane, namespace, foreign_deployment("ending-mcp"), foreign_secret("ending-mcp-token"))
         theirs = [("Deployment", "billing-mcp"), ("Service", "billing-mcp"), ("Secret", "billing-mcp-token"),
                   ("Secret", "tok-mcp-token"), ("Deployment", "ending-mcp"), ("Secret", "ending-mcp-token")]
@@ -111,7 +112,7 @@ async def test_expiry_never_deletes_objects_the_server_does_not_own(
         done = reconciles(running.metrics)
         for name in ("billing", "ending", "tok"):
             control_plane.kubectl("annotate", "-n", namespace, f"cmcp/{name}", f"{ROTATE_ANNOTATION}=later")
-        await eventually(lambda: _more(running.metrics, done + 3), what="a reconcile of each expired server")
+        await eventually(lambda: _more(running.metrics, done + 9), what="changes and drift checks of each server")
         await asyncio.sleep(0.5)
         assert await snapshot(cluster, theirs) == before
         assert sample(running.metrics, "coviu_operator_teardowns_total") == 1, "only ending's own workload"

@@ -15,16 +15,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 from typing import Any
 
 import pytest
 import yaml
 
-from coviu_operator.names import SECRET_USE_LABEL
+from coviu_operator.names import SECRET_KEYS_ANNOTATION, SECRET_SERVERS_ANNOTATION, SECRET_USE_LABEL
 from coviu_testbed.cluster import ControlPlane, KubectlError
 from coviu_testbed.cluster.waiting import eventually
 from coviu_testbed.k8s import Cluster, apply, creds, merge_patch, server
-from coviu_testbed.operator import OperatorThread
+from coviu_testbed.operator import OperatorThread, credentials_secret
 from tests.unit.test_operator_models import REFUSED_AT_ADMISSION
 
 STRIPE_KEY = "sk_live_51HsentinelStripeKey0a1b2c3d4e5f6a7b8c9d"
@@ -91,6 +92,70 @@ async def test_a_manifest_cannot_send_credentials_or_secrets_anywhere_the_instal
     await eventually(lambda: _blocked(cluster, "good"), what="the moved server to be refused")
     env = (await cluster.must("Deployment", "good-mcp"))["spec"]["template"]["spec"]["containers"][0]["env"]
     assert {"name": "COVIU_API_BASE_URL", "value": "https://api.coviu.com/v1"} in env
+
+
+# How a Secret's owner withdraws a share, and what the server's Ready message then says is missing.
+WITHDRAWALS: dict[str, tuple[list[str], str]] = {
+    "unlabelled": (["label", f"{SECRET_USE_LABEL}-"], "is not shared for this use"),
+    "unnamed": (["annotate", "--overwrite", f"{SECRET_SERVERS_ANNOTATION}=someone-else"],
+                "is not shared with CoviuMCPServer unnamed"),
+    "unkeyed": (["annotate", "--overwrite", f"{SECRET_KEYS_ANNOTATION}=client_id"], "key 'client_secret'"),
+}
+
+
+def _own_credentials(namespace: str, server_name: str) -> dict[str, Any]:
+    """Credentials shared with `server_name` only, in a Secret of their own."""
+    body = credentials_secret(namespace, f"creds-{server_name}", client_secret=CLIENT_SECRET)
+    body["metadata"]["annotations"][SECRET_SERVERS_ANNOTATION] = server_name
+    del body["metadata"]["namespace"]
+    return body
+
+
+async def _reason(cluster: Cluster, name: str, reason: str) -> dict[str, Any] | None:
+    ready = await cluster.condition(name, "Ready")
+    return ready if ready.get("reason") == reason else None
+
+
+async def test_a_withdrawn_share_stops_the_pods_that_hold_it_and_restoring_it_redeploys(
+    control_plane: ControlPlane, namespace: str, cluster: Cluster, operator: OperatorThread,
+) -> None:
+    """The Secret's owner decides: once a share a running server uses is withdrawn (label removed,
+    server no longer named, key no longer listed), no Pod may keep the credentials. A manifest
+    writer's bad edit (`moved`, to a key not shared with it) keeps the last good Deployment."""
+    names = [*WITHDRAWALS, "moved"]
+    apply(control_plane, namespace, *(_own_credentials(namespace, name) for name in names),
+          *(server(namespace, name, credentialsSecretRef={"name": f"creds-{name}"}) for name in names))
+    for name in names:
+        await eventually(lambda name=name: cluster.ready(name), what=f"{name} Ready")
+    tokens = {name: await cluster.token(name) for name in names}
+
+    for name, (change, _) in WITHDRAWALS.items():
+        control_plane.kubectl(change[0], "-n", namespace, f"secret/creds-{name}", *change[1:])
+    merge_patch(control_plane, namespace, "cmcp/moved", {"spec": {"credentialsSecretRef": {"clientSecretKey": "note"}}})
+
+    for name, (_, missing) in WITHDRAWALS.items():
+        ready = await eventually(lambda name=name: _reason(cluster, name, "SecretShareWithdrawn"),
+                                 what=f"{name}: SecretShareWithdrawn")
+        assert f"Secret {namespace}/creds-{name}" in ready["message"] and missing in ready["message"], ready
+        await eventually(lambda name=name: _gone(cluster, f"{name}-mcp"), what=f"{name}: its Deployment removed")
+        assert "url" not in (await cluster.must("CoviuMCPServer", name)).get("status", {})
+    await eventually(lambda: _reason(cluster, "moved", "PolicyViolation"), what="moved: PolicyViolation")
+    env = (await cluster.must("Deployment", "moved-mcp"))["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert '"key": "client_secret"' in json.dumps(env), "the last good Deployment keeps running"
+    events = json.loads(control_plane.kubectl("get", "events", "-n", namespace, "-o", "json").stdout)["items"]
+    warned = {e["involvedObject"]["name"] for e in events
+              if e["reason"] == "SecretShareWithdrawn" and e["type"] == "Warning"}
+    assert warned == set(WITHDRAWALS)
+
+    apply(control_plane, namespace, *(_own_credentials(namespace, name) for name in WITHDRAWALS))
+    control_plane.kubectl("annotate", "-n", namespace, "secret/creds-unkeyed", f"{SECRET_KEYS_ANNOTATION}-")
+    for name in WITHDRAWALS:
+        await eventually(lambda name=name: cluster.ready(name), what=f"{name} redeployed once shared again")
+        assert await cluster.token(name) == tokens[name], "the same URL works again"
+
+
+async def _gone(cluster: Cluster, name: str) -> bool:
+    return await cluster.get("Deployment", name) is None
 
 
 @pytest.mark.parametrize(("overrides", "fragment"), REFUSED_AT_ADMISSION)
@@ -180,3 +245,28 @@ async def test_a_tenant_who_cannot_read_secrets_obtains_no_secret_value_through_
         assert refs <= shared | {"allowed-mcp-link-key"}, refs
     unlabelled = control_plane.kubectl("get", "secret", "-n", namespace, "payments", "-o", "json").stdout
     assert SECRET_USE_LABEL not in unlabelled
+
+
+async def test_the_api_server_sends_the_operator_only_shared_secrets(
+    control_plane: ControlPlane, namespace: str, cluster: Cluster, operator: OperatorThread,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue 14, attack 8: the Secret watch is filtered by the API server on the share label, so a
+    Secret nobody shared never reaches the operator, not even as a watch event it ignores."""
+    caplog.set_level(logging.DEBUG)
+    apply(control_plane, namespace, secret("payments", api_key=STRIPE_KEY),
+          _own_credentials(namespace, "watched"), server(namespace, "watched", credentialsSecretRef={
+              "name": "creds-watched"}))
+    await eventually(lambda: cluster.ready("watched"), what="watched Ready")
+    control_plane.kubectl("annotate", "-n", namespace, "secret/payments", "secret/creds-watched", "touched=1")
+
+    def seen(name: str) -> bool:  # kopf logs every handler it runs with the object's reference
+        wanted = {"kind": "Secret", "namespace": namespace, "name": name}
+        return any(wanted.items() <= (getattr(r, "k8s_ref", None) or {}).items() for r in caplog.records)
+
+    await eventually(lambda: _true(seen("creds-watched")), what="the shared Secret's events to arrive")
+    assert not seen("payments"), "an unshared Secret reached the operator"
+
+
+async def _true(value: bool) -> bool:
+    return value

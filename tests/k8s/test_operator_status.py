@@ -63,18 +63,19 @@ async def test_the_status_says_what_is_so_and_warns_only_when_due(
     assert ("Warning", "ExpiringSoon") not in reasons(control_plane, namespace, "short"), "created short-lived"
 
 
+@pytest.mark.parametrize("served", ["cluster", "listed"])
 async def test_a_terminating_namespace_is_left_to_the_namespace_controller(
     control_plane: ControlPlane, api_client: Any, operator_kubeconfig: str, crd: None,
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, served: str,
 ) -> None:
     namespace = f"t-{uuid.uuid4().hex[:10]}"
     control_plane.api("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
                                                      "metadata": {"name": namespace}})
     cluster = Cluster(api_client, namespace)
     caplog.set_level(logging.INFO)
-    # Cluster-wide, as the chart installs it by default. (An operator limited to a namespace list
-    # stops serving a namespace once it terminates, before releasing its finalizers.)
-    with OperatorThread(OperatorSettings(), kubeconfig=operator_kubeconfig):
+    # Cluster-wide (chart `watch.scope: cluster`), and limited to the namespace (the chart's default).
+    namespaces = [namespace] if served == "listed" else []
+    with OperatorThread(OperatorSettings(), namespaces=namespaces, kubeconfig=operator_kubeconfig):
         apply(control_plane, namespace, creds(namespace), *(server(namespace, f"s{i}") for i in range(3)))
         for i in range(3):
             await eventually(lambda i=i: cluster.ready(f"s{i}"), what=f"s{i} to be Ready")

@@ -26,11 +26,11 @@ from coviu_operator.names import KIND
 from coviu_testbed.cluster import ControlPlane
 from coviu_testbed.k8s import helm, merge_patch, new_namespace, rfc3339, server
 from coviu_testbed.pods import (
-    CHART_VALUES,
     PRODUCT_IMAGE,
     RESTRICTED,
     SANDBOX_HOST,
     SANDBOX_SELECTOR,
+    chart_values,
     figures,
     report,
     run_to_completion,
@@ -87,7 +87,7 @@ def story(real_images: ControlPlane) -> Iterator[Story]:
     operator_ns = new_namespace(plane, RESTRICTED)
     namespace = new_namespace(plane, RESTRICTED)
     values = plane.workdir / "e2e-values.yaml"
-    values.write_text(yaml.safe_dump(CHART_VALUES))
+    values.write_text(yaml.safe_dump(chart_values(namespace)))
     helm(plane, "install", RELEASE, str(CHART), "-n", operator_ns, "-f", str(values))
     figures["helm install -> operator Pod Ready"] = wait_ready(plane, operator_ns, OPERATOR)
     story = Story(plane, operator_ns, namespace)

@@ -48,7 +48,7 @@ def test_the_chart_ships_the_policy_bound_to_the_served_namespaces() -> None:
     assert binding["spec"]["policyName"] == policy["metadata"]["name"] == "cmcp-coviu-mcp-operator-coviumcpservers"
     assert binding["spec"]["matchResources"]["namespaceSelector"]["matchExpressions"] == [
         {"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["a", "b"]}]
-    assert "matchResources" not in render_chart()[1]["spec"]  # cluster scope: every namespace
+    assert "matchResources" not in render_chart("--set", "watch.scope=cluster")[1]["spec"]  # every namespace
 
 
 def test_the_policy_is_left_out_when_switched_off_or_too_old() -> None:

@@ -73,8 +73,9 @@ RENDERINGS = {
     "defaults": ((), ()),
     "all-features": ((), (ALL_FEATURES,)),
     "cluster-scope-with-proxy-policies": (
-        ("proxy.namespaces={clinic-a}", "proxy.networkPolicy.enabled=true", "proxy.podDisruptionBudget.enabled=true",
-         "crds.keep=false", "serviceAccount.create=false", "serviceAccount.name=existing"), ()),
+        ("watch.scope=cluster", "proxy.namespaces={clinic-a}", "proxy.networkPolicy.enabled=true",
+         "proxy.podDisruptionBudget.enabled=true", "crds.keep=false", "serviceAccount.create=false",
+         "serviceAccount.name=existing"), ()),
 }
 
 
@@ -115,8 +116,9 @@ def test_all_features_values_render_every_template() -> None:
 
 def test_defaults_render_no_optional_objects() -> None:
     kinds = sorted(doc["kind"] for doc in render())
-    assert kinds == ["ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "Deployment", "Service",
-                     "ServiceAccount", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"]
+    assert kinds == ["ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "Deployment", "Role",
+                     "RoleBinding", "Service", "ServiceAccount", "ValidatingAdmissionPolicy",
+                     "ValidatingAdmissionPolicyBinding"]
 
 
 @pytest.mark.parametrize(("override", "message"), [
@@ -126,7 +128,6 @@ def test_defaults_render_no_optional_objects() -> None:
     ("watch.scope=namespace", "scope"),
     ("operator.logFormat=yaml", "logFormat"),
     ("proxy.podDisruptionBudget.maxUnavailable=0", "maxUnavailable"),
-    ("watch.scope=namespaced", "namespaces"),  # without a namespace to serve
 ])
 def test_values_outside_the_schema_fail(override: str, message: str) -> None:
     result = helm("template", RELEASE, str(CHART), "--set", override, check=False)
@@ -219,7 +220,7 @@ NAMESPACE_DISCOVERY = {("", "namespaces", "list"), ("", "namespaces", "watch")}
 
 
 def test_cluster_scope_grants_what_the_operator_needs_in_one_cluster_role() -> None:
-    docs = render()
+    docs = render("watch.scope=cluster")
     assert not [d for d in docs if d["kind"] in ("Role", "RoleBinding")]
     assert _rules(one(docs, "ClusterRole")) == NEEDED - NAMESPACE_DISCOVERY
     binding = one(docs, "ClusterRoleBinding")
@@ -227,9 +228,16 @@ def test_cluster_scope_grants_what_the_operator_needs_in_one_cluster_role() -> N
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": FULLNAME, "namespace": NAMESPACE}]
 
 
-def test_namespaced_scope_grants_namespaced_rights_only_in_the_served_namespaces() -> None:
-    served = ["clinic-a", "clinic-b"]
-    docs = render("watch.scope=namespaced", f"watch.namespaces={{{','.join(served)}}}")
+@pytest.mark.parametrize(("sets", "served"), [
+    ((), [NAMESPACE]),
+    (("watch.scope=namespaced", "watch.namespaces={clinic-a,clinic-b}"), ["clinic-a", "clinic-b"]),
+], ids=["defaults", "listed"])
+def test_namespaced_scope_grants_namespaced_rights_only_in_the_served_namespaces(
+    sets: tuple[str, ...], served: list[str],
+) -> None:
+    """The default: no right on Secrets, Deployments or Services outside the release's namespace."""
+    docs = render(*sets)
+    assert env_of(docs)[f"{ENV_PREFIX}NAMESPACES"] == ",".join(served)
     cluster_rules = _rules(one(docs, "ClusterRole"))
     assert {resource for _, resource, _ in cluster_rules} == {"customresourcedefinitions", "namespaces"}
     for namespace in served:
@@ -269,12 +277,13 @@ def test_the_operator_env_is_a_valid_configuration(monkeypatch: pytest.MonkeyPat
     assert {p["name"]: p["containerPort"] for p in ports} == {"metrics": 9300, "health": 8181}
 
 
-def test_by_default_proxies_run_the_operator_image_and_the_whole_cluster_is_served() -> None:
+def test_by_default_proxies_run_the_operator_image_and_only_the_release_namespace_is_served() -> None:
     docs = render("image.digest=sha256:" + "ab" * 32)
     container = one(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0]
     assert container["image"] == "ghcr.io/coviu/coviu-mcp-operator@sha256:" + "ab" * 32
     assert env_of(docs)["COVIU_OPERATOR_IMAGE"] == container["image"]
-    assert f"{ENV_PREFIX}NAMESPACES" not in env_of(docs)
+    assert env_of(docs)[f"{ENV_PREFIX}NAMESPACES"] == NAMESPACE
+    assert f"{ENV_PREFIX}NAMESPACES" not in env_of(render("watch.scope=cluster")), "cluster: every namespace"
     assert one(render(), "Deployment")["spec"]["template"]["spec"]["containers"][0]["image"] == (
         "ghcr.io/coviu/coviu-mcp-operator:0.1.0")
 
@@ -320,9 +329,20 @@ def test_proxy_policies_select_the_proxies_in_the_served_namespaces() -> None:
 
 
 def test_proxy_policies_in_cluster_scope_need_their_namespaces() -> None:
-    result = helm("template", RELEASE, str(CHART), "--set", "proxy.networkPolicy.enabled=true", check=False)
+    result = helm("template", RELEASE, str(CHART), "--set", "watch.scope=cluster",
+                  "--set", "proxy.networkPolicy.enabled=true", check=False)
     assert result.returncode != 0
     assert "proxy.namespaces must list" in result.stderr
+    by_default = render("proxy.networkPolicy.enabled=true")
+    assert one(by_default, "NetworkPolicy")["metadata"]["namespace"] == NAMESPACE
+
+
+def test_a_namespace_list_with_cluster_scope_is_refused() -> None:
+    """It would be ignored: the installer would believe the operator confined."""
+    result = helm("template", RELEASE, str(CHART), "--set", "watch.scope=cluster",
+                  "--set", "watch.namespaces={clinic-a}", check=False)
+    assert result.returncode != 0
+    assert "values don't meet the specifications of the schema" in result.stderr
 
 
 def test_monitors_scrape_the_operator_and_the_proxies_admin_port() -> None:
@@ -341,7 +361,7 @@ def test_monitors_scrape_the_operator_and_the_proxies_admin_port() -> None:
     admin = {p["name"]: p["containerPort"] for p in container["ports"]}
     assert proxy_monitor["spec"]["podMetricsEndpoints"][0]["port"] == "admin" and admin["admin"] == names.ADMIN_PORT
     assert "admin" not in {p["targetPort"] for p in builders.service(proxy)["spec"]["ports"]}
-    cluster = render("metrics.serviceMonitor.enabled=true")
+    cluster = render("watch.scope=cluster", "metrics.serviceMonitor.enabled=true")
     assert one(cluster, "PodMonitor")["spec"]["namespaceSelector"] == {"any": True}
 
 
@@ -377,6 +397,9 @@ def test_notes_walk_through_a_first_server_with_the_operator_names() -> None:
     assert f"kubectl port-forward -n clinic-a service/{service} 8080:{names.SERVICE_PORT}" in notes
     assert f"create secret generic {manifest['spec']['credentialsSecretRef']['name']} -n clinic-a" in notes
     assert "crds.enabled is false" not in notes
+    defaults = helm("install", RELEASE, str(CHART), "--dry-run=client", "--namespace", NAMESPACE).stdout
+    assert f"CoviuMCPServers in namespaces {NAMESPACE}." in defaults, "the notes say which namespace is served"
+    assert f"kubectl apply -n {NAMESPACE} -f -" in defaults
 
 
 def test_the_policy_values_become_the_operators_policy(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -55,7 +55,9 @@ def test_the_deployment_is_exactly_the_hardened_proxy(settings: OperatorSettings
     assert builders.deployment(server(), settings, HASH) == {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": meta("demo-mcp"),
+        "metadata": meta("demo-mcp", annotations={"mcp.coviu.dev/shares":  # the shares it uses (withdrawal.py)
+                                                  '[["credentials","coviu-credentials",'
+                                                  '["client_id","client_secret","refresh_token"]]]'}),
         "spec": {
             "revisionHistoryLimit": 3,
             "selector": {"matchLabels": SELECTOR},

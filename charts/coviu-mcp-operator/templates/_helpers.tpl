@@ -60,10 +60,10 @@ matchLabels:
 {{- end }}
 {{- end }}
 
-{{/* The namespaces the operator serves, as a JSON list; empty for the whole cluster. */}}
+{{/* The namespaces the operator serves, as a JSON list (by default the release's); empty for the whole cluster. */}}
 {{- define "coviu-mcp-operator.watchNamespaces" -}}
 {{- if eq .Values.watch.scope "namespaced" }}
-{{- toJson .Values.watch.namespaces }}
+{{- toJson (.Values.watch.namespaces | default (list .Release.Namespace)) }}
 {{- else }}
 {{- toJson list }}
 {{- end }}
