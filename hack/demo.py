@@ -103,9 +103,13 @@ def story(plane: ControlPlane) -> None:
     plane.kubectl("patch", "-n", clinic, f"cmcp/{SERVER}", "--type=merge",
                   "-p", json.dumps({"spec": {"expiresAt": rfc3339(expires)}}))
     selector = f"mcp.coviu.dev/server={SERVER}"
-    while plane.kubectl("get", "pods,services,secrets", "-n", clinic, "-l", selector, "-o", "name").stdout.strip():
-        time.sleep(0.2)
-    print(f"   gone {(datetime.now(UTC) - expires).total_seconds():.1f} s after expiresAt")
+    # Deleted: nothing left but Pods already terminating; gone: those too, after their preStop drain.
+    for what, remains in (("deleted", lambda item: "deletionTimestamp" not in item["metadata"]),
+                         ("gone, the Pod drained", lambda item: True)):
+        while any(remains(item) for item in json.loads(plane.kubectl(
+                "get", "pods,services,secrets", "-n", clinic, "-l", selector, "-o", "json").stdout)["items"]):
+            time.sleep(0.2)
+        print(f"   {what} {(datetime.now(UTC) - expires).total_seconds():.1f} s after expiresAt")
     show(plane, "get", "cmcp", "-n", clinic)
     show(plane, "get", "pods,services,secrets", "-n", clinic)
     done(began)
