@@ -58,10 +58,11 @@ class LinkSigner:
         if EXPIRES in arguments or SIGNATURE in arguments:
             raise ProxyError(f"{tool} has an argument named like a link field; it cannot be linked")
         items = sorted((name, str(value)) for name, value in arguments.items())
-        until = self._clock() + self._ttl
+        # Whole seconds: rounded up from the lifetime, so a link always lives at least that long,
+        # and down from the server's expiry, which it never outlives.
+        expires = math.ceil(self._clock() + self._ttl)
         if self._expires_at is not None:
-            until = min(until, self._expires_at)
-        expires = math.floor(until)
+            expires = min(expires, math.floor(self._expires_at))
         query = urlencode([*items, (EXPIRES, str(expires)), (SIGNATURE, self._sign(tool, items, expires))])
         return f"{PREFIX}{tool}?{query}"
 

@@ -58,6 +58,14 @@ def test_any_change_breaks_the_signature(change) -> None:
     assert signer(clock).verify(TOOL, change(query(signer(clock).path(TOOL, ARGS)))) is None
 
 
+def test_a_link_lives_its_whole_lifetime_whatever_the_fraction_of_the_second() -> None:
+    clock = Clock()
+    clock.now += 0.999
+    path = signer(clock).path(TOOL, ARGS)
+    clock.now += 599.9
+    assert signer(clock).verify(TOOL, query(path)) == ARGS
+
+
 def test_a_link_is_bound_to_its_tool_and_key() -> None:
     clock = Clock()
     path = signer(clock).path(TOOL, ARGS)
