@@ -108,7 +108,7 @@ async def test_links_carry_no_token_expire_and_keep_range(sandbox_process) -> No
         part = httpx.get(link, headers={"range": "bytes=10-19"})
         assert part.status_code == 206 and len(part.content) == 10
         assert httpx.get(link.replace("/mcp/files/", f"/mcp/{running.token}/files/")).status_code == 404
-        time.sleep(2.1)
+        time.sleep(int(httpx.URL(link).params["expires"]) - time.time() + 0.05)  # at most the lifetime + 1 s
         expired = httpx.get(link)
         assert (expired.status_code, expired.text) == (404, httpx.get(f"{running.base_url}/mcp/wrong").text)
 
