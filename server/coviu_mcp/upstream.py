@@ -166,6 +166,39 @@ def _unreachable(exc: BaseException) -> Unreachable:
     return Unreachable(str(exc) or type(exc).__name__)
 
 
+def _unavailable(exc: Unreachable) -> UpstreamUnavailableError:
+    """The error a tool call reports when Coviu's answer, or the rest of its body, never came."""
+    if exc.timed_out:
+        return UpstreamUnavailableError("Coviu did not answer in time")
+    return UpstreamUnavailableError(f"Coviu connection failed: {exc}")
+
+
+class _Answer:
+    """A Stream as CoviuClient hands it out: a body that stops arriving is reported like an
+    answer that never came, so a tool call names the cause instead of crashing."""
+
+    def __init__(self, stream: Stream) -> None:
+        self._stream = stream
+        self.status_code = stream.status_code
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return self._stream.headers
+
+    async def aread(self) -> bytes:
+        try:
+            return await self._stream.aread()
+        except Unreachable as exc:
+            raise _unavailable(exc) from exc
+
+    def aiter_raw(self) -> AsyncIterator[bytes]:
+        # A download cut mid-body aborts the client's connection whatever the error's type.
+        return self._stream.aiter_raw()
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+
 @dataclass
 class _AccessToken:
     value: str
@@ -304,10 +337,8 @@ class CoviuClient:
         token: str,
     ) -> Stream:
         try:
-            return await http.open(
+            return _Answer(await http.open(
                 method, self._base + path.lstrip("/"), query, {**headers, "Authorization": f"Bearer {token}"}, body
-            )
+            ))
         except Unreachable as exc:
-            if exc.timed_out:
-                raise UpstreamUnavailableError("Coviu did not answer in time") from exc
-            raise UpstreamUnavailableError(f"Coviu connection failed: {exc}") from exc
+            raise _unavailable(exc) from exc

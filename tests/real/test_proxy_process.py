@@ -120,6 +120,22 @@ async def test_upstream_timeout_is_reported_within_the_configured_time(sandbox_p
     assert elapsed < 2.5
 
 
+async def test_a_body_that_stops_arriving_is_reported_as_a_timeout(sandbox_process) -> None:
+    with proxy_process(sandbox_process, MCP_UPSTREAM_TIMEOUT="0.5") as running:
+        async with (
+            httpx.AsyncClient(base_url=sandbox_process.base_url.removesuffix("/v1")) as admin,
+            Client(streamable_http_client(running.url), mode="2026-07-28") as client,
+        ):
+            await client.call_tool("get_single_coviu_team", {})  # token fetched before the fault applies
+            # Headers arrive at once; the body then pauses longer than the timeout.
+            await admin.post("/_sandbox/faults", json={"slow_body_delay_ms": 3000, "slow_body_chunk_bytes": 16})
+            try:
+                result = await client.call_tool("list_all_coviu_sessions", {"page_size": 1})
+            finally:
+                await admin.post("/_sandbox/faults", json={})
+    assert result.is_error and "did not answer in time" in result.content[0].text
+
+
 async def test_dropped_connection_is_a_clear_tool_error(sandbox_process) -> None:
     with proxy_process(sandbox_process) as running:
         async with (
