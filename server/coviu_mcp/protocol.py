@@ -61,7 +61,7 @@ def build_server(tools: Mapping[str, ToolSpec], caller: ToolCaller) -> Server[An
             result = await caller(ctx.request, params.name, params.arguments)
         except MCPError:
             raise
-        except Exception:
+        except Exception:  # the last line of defence: logged, and no exception text reaches the model
             log.exception("tool call crashed", extra={"tool": params.name})
             return error(f"{params.name} failed inside the MCP server; the failure was logged.")
         if parked is None or "structuredContent" not in result:
