@@ -199,7 +199,7 @@ async def _deploy(this: _Pass, problems: list[InputError]) -> Outcome:
     _attempt(problems, owned_token, existing, server)  # TokenSecretConflict when its name is taken
     _attempt(problems, policy.check_spec, server, this.ctx.settings)
     names = sorted({name for _, name, _ in withdrawal.shares(server) + withdrawal.recorded(running)})
-    secrets = {name: await kube.get(_secret(ns, name)) for name in names}
+    secrets = dict(zip(names, await asyncio.gather(*(kube.get(_secret(ns, name)) for name in names)), strict=True))
     credentials = _attempt(problems, policy.use_credentials, secrets[spec.credentials_secret_ref.name], server)
     api_tokens: tuple[str, ...] | None = ()
     if spec.require_api_token_auth and spec.api_token_secret_ref is not None:
