@@ -21,7 +21,7 @@ from pathlib import Path
 
 from coviu_operator.settings import env_name
 
-from .launch import free_ports
+from .launch import LaunchError, free_ports
 
 OPERATOR_SCRIPT = Path(sys.executable).with_name("coviu-mcp-operator")
 COUNTS_PORT = "COVIU_TESTBED_COUNTS_PORT"
@@ -127,9 +127,10 @@ class OperatorProcess:
         self.pids.append(self.process.pid)
         while _get(f"http://127.0.0.1:{self.health_port}/healthz") is None:
             if self.process.poll() is not None:
-                raise RuntimeError(f"the operator exited with {self.process.returncode}:\n{self.logs[-1].read_text()}")
+                raise LaunchError(f"the operator exited with {self.process.returncode}:\n{self.logs[-1].read_text()}")
             if time.monotonic() - began > timeout:
-                raise TimeoutError("the operator did not come up")
+                output = self.logs[-1].read_text()[-2000:]
+                raise LaunchError(f"the operator was not live within {timeout:.0f}s:\n{output}")
             time.sleep(0.02)
         return time.monotonic() - began
 
