@@ -39,8 +39,10 @@ async def world(api: client.ApiClient, namespace: str) -> dict[str, list[dict[st
     return dict(zip(paths, fetched, strict=True))
 
 
-def condition(obj: dict[str, Any], type_: str) -> dict[str, Any]:
-    return next((c for c in (obj.get("status") or {}).get("conditions") or [] if c["type"] == type_), {})
+def condition(obj: dict[str, Any] | None, type_: str) -> dict[str, Any]:
+    """The condition of `type_` on any object (a server, a Pod), or {} when it has none or is gone."""
+    conditions = ((obj or {}).get("status") or {}).get("conditions") or []
+    return next((c for c in conditions if c["type"] == type_), {})
 
 
 def event_counts(seen: dict[str, list[dict[str, Any]]]) -> dict[str, Counter[str]]:

@@ -20,6 +20,7 @@ from coviu_operator.kube import Kube, Ref
 from coviu_operator.names import API_VERSION, KIND
 from coviu_testbed.cluster import ControlPlane, KubectlError
 from coviu_testbed.cluster.binaries import binary
+from coviu_testbed.invariants import condition
 from coviu_testbed.operator import credentials_secret, server_body
 
 ROOT = Path(__file__).parents[2]
@@ -96,8 +97,7 @@ class Cluster:
         return found
 
     async def condition(self, name: str, type_: str) -> dict[str, Any]:
-        conditions = ((await self.get(KIND, name) or {}).get("status") or {}).get("conditions") or []
-        return next((c for c in conditions if c["type"] == type_), {})
+        return condition(await self.get(KIND, name), type_)
 
     async def token(self, name: str) -> str | None:
         secret = await self.get("Secret", f"{name}-mcp-token")

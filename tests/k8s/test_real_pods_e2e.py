@@ -24,6 +24,7 @@ import yaml
 
 from coviu_operator.names import KIND
 from coviu_testbed.cluster import ControlPlane
+from coviu_testbed.invariants import condition
 from coviu_testbed.k8s import helm, merge_patch, new_namespace, rfc3339, server
 from coviu_testbed.pods import (
     PRODUCT_IMAGE,
@@ -114,7 +115,7 @@ def test_a_server_becomes_ready_through_its_real_probe(story: Story) -> None:
     began = time.monotonic()
     story.kubectl("apply", "-f", "-", input=json.dumps(body))
     story.kubectl("wait", f"{KIND.lower()}/{SERVER}", "--for=condition=Ready", "--timeout=120s", check=False)
-    ready = _condition(story.get(KIND, SERVER), "Ready")
+    ready = condition(story.get(KIND, SERVER), "Ready")
     if ready.get("status") != "True":
         pytest.fail(f"{KIND} {SERVER} not Ready: {ready}\n" + report(story.plane, story.namespace, PROXY)
                     + "\n--- operator:\n" + report(story.plane, story.operator_ns, OPERATOR))
@@ -196,7 +197,7 @@ def _wait_rolled(story: Story, before: set[str], timeout: float) -> float:
     while True:
         pods = selector_of(story.plane, story.namespace, PROXY)
         names = {p["metadata"]["name"] for p in pods}
-        if names and not names & before and all(_condition(p, "Ready").get("status") == "True" for p in pods):
+        if names and not names & before and all(condition(p, "Ready").get("status") == "True" for p in pods):
             return time.monotonic() - began
         assert time.monotonic() - began < timeout, report(story.plane, story.namespace, PROXY)
         time.sleep(0.2)
@@ -207,8 +208,3 @@ def _children(story: Story) -> dict[str, str]:
     kinds = "deployments,replicasets,services,secrets,serviceaccounts,configmaps"
     items = json.loads(story.kubectl("get", kinds, "-o", "json").stdout)["items"]
     return {f"{i['kind']}/{i['metadata']['name']}": i["metadata"]["uid"] for i in items}
-
-
-def _condition(obj: dict[str, Any] | None, type_: str) -> dict[str, Any]:
-    conditions = ((obj or {}).get("status") or {}).get("conditions") or []
-    return next((c for c in conditions if c["type"] == type_), {})
