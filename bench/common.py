@@ -382,15 +382,17 @@ def baseline_proxy() -> ProxyTarget:
     """The starting point's proxy (a git worktree of BASELINE_COMMIT, made once) run by this venv's Python.
 
     Its `server/` directory goes first on PYTHONPATH, ahead of the editable install of the
-    current code, so the same packages serve both and only the proxy's code differs. It has no
-    admin port or link key yet: /readyz is on its MCP port.
+    current code, so the same packages serve both and only the proxy's code differs. uvloop and
+    httptools are hidden from it: it depended on neither, so it served on asyncio and h11, and
+    uvicorn would otherwise pick them up. It has no admin port or link key yet: /readyz is on
+    its MCP port.
     """
     if not (BASELINE_TREE / "server" / "coviu_mcp").is_dir():
         subprocess.run(["git", "worktree", "prune"], cwd=ROOT, check=True)
         subprocess.run(
             ["git", "worktree", "add", "--detach", "--force", str(BASELINE_TREE), BASELINE_COMMIT], cwd=ROOT, check=True
         )
-    code = "import sys; from coviu_mcp.cli import main; sys.exit(main())"
+    code = "import sys; sys.modules.update(uvloop=None, httptools=None); from coviu_mcp.cli import main; sys.exit(main())"
     return ProxyTarget((sys.executable, "-c", code), (("PYTHONPATH", str(BASELINE_TREE / "server")),), admin_port=False)
 
 

@@ -12,10 +12,10 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from coviu_sandbox.inputs import read_model
+from coviu_sandbox.responses import JSONResponse
 from coviu_sandbox.settings import FaultSettings, RateLimitSettings
 from coviu_sandbox.state import sandbox_of
 

@@ -7,13 +7,14 @@ Binaries are streamed from :mod:`coviu_sandbox.binary` with ``Range`` support (s
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from coviu_sandbox.binary import stream_bytes
 from coviu_sandbox.inputs import SubmissionFileQuery, SubmissionListQuery, parse_query
 from coviu_sandbox.models import Blob
 from coviu_sandbox.ranges import parse_range
+from coviu_sandbox.responses import JSONResponse
 from coviu_sandbox.state import sandbox_of
 
 

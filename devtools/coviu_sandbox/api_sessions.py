@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from coviu_sandbox.inputs import (
@@ -19,6 +18,7 @@ from coviu_sandbox.inputs import (
     read_model,
 )
 from coviu_sandbox.models import Participant, Session
+from coviu_sandbox.responses import JSONResponse
 from coviu_sandbox.state import sandbox_of
 from coviu_sandbox.timestamps import format_timestamp
 

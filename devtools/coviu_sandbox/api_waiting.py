@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from coviu_sandbox.responses import JSONResponse
 from coviu_sandbox.state import sandbox_of
 
 

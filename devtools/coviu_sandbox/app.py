@@ -8,13 +8,13 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Mount
 
 from coviu_sandbox import admin, api_auth, api_collections, api_sessions, api_waiting
 from coviu_sandbox.errors import SandboxError, error_response, render
 from coviu_sandbox.faults import ConnectionRegistry
 from coviu_sandbox.middleware import ADMIN_PREFIX, ApiGuard, FaultMiddleware, RequestCounter
+from coviu_sandbox.responses import JSONResponse
 from coviu_sandbox.settings import SandboxSettings
 from coviu_sandbox.state import Sandbox
 from coviu_sandbox.timestamps import Clock

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from starlette.responses import JSONResponse
+from coviu_sandbox.responses import JSONResponse
 
 
 class SandboxError(Exception):

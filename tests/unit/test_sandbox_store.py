@@ -111,6 +111,14 @@ def test_update_before_the_start_can_move_the_window(store: SessionStore, clock:
     assert caught.value.code == "start_time_not_in_future"
 
 
+def test_an_updated_session_is_rendered_from_its_new_fields(store: SessionStore, clock: ManualClock) -> None:
+    session = _create(store, clock)
+    assert session.to_json()["session_name"] == session.session_name  # rendered, and kept, before the update
+    renamed = store.update_session(session.session_id, SessionUpdate(session_name="Renamed"))
+    assert renamed.to_json()["session_name"] == "Renamed"
+    assert session.to_json()["session_name"] != "Renamed"
+
+
 def test_a_started_session_keeps_its_start_but_may_change_otherwise(store: SessionStore, clock: ManualClock) -> None:
     session = _create(store, clock)
     clock.advance(HOUR + 60)
