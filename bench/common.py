@@ -392,7 +392,8 @@ def baseline_proxy() -> ProxyTarget:
         subprocess.run(
             ["git", "worktree", "add", "--detach", "--force", str(BASELINE_TREE), BASELINE_COMMIT], cwd=ROOT, check=True
         )
-    code = "import sys; sys.modules.update(uvloop=None, httptools=None); from coviu_mcp.cli import main; sys.exit(main())"
+    hide = "sys.modules.update(uvloop=None, httptools=None)"
+    code = f"import sys; {hide}; from coviu_mcp.cli import main; sys.exit(main())"
     return ProxyTarget((sys.executable, "-c", code), (("PYTHONPATH", str(BASELINE_TREE / "server")),), admin_port=False)
 
 
