@@ -47,6 +47,8 @@ CONCURRENCY = (1, 16)
 # The main operation is a page of 20 sessions (a 24 KB Coviu body). A page of 2 (2.6 KB) is
 # measured too, as the size of the reference measurement's payload; BENCH_SMALL_PAGE=0 skips it.
 PAGE_SIZES = tuple(dict.fromkeys((PAGE_SIZE, *([knob("SMALL_PAGE", 2, 2)] if knob("SMALL_PAGE", 2, 2) else []))))
+# Measured at c=16 only: the starting point and FastMCP on the proxy's server stack.
+C16_ONLY = ("baseline", "fastmcp+uvloop")
 KEYS = (
     "rps", "p50_ms", "p90_ms", "p99_ms", "server_cpu_us", "upstream_cpu_us", "client_cpu_us", "busy_cores",
     "other_cores",
@@ -71,7 +73,13 @@ def main() -> int:
     requests, warmup, reps = knob("REQUESTS", 2000, 400), knob("WARMUP", 200, 50), knob("REPS", 3, 1)
     started = time.monotonic()
     info = machine_info()
-    with sandbox() as box, proxy(box) as ours, fastmcp(box) as theirs, proxy(box, target=baseline_proxy()) as before:
+    with (
+        sandbox() as box,
+        proxy(box) as ours,
+        fastmcp(box) as theirs,
+        fastmcp(box, stack="uvloop") as theirs_on_our_stack,
+        proxy(box, target=baseline_proxy()) as before,
+    ):
         upstream = {"upstream": [box.pid]}
         targets: dict[str, tuple[dict[str, Any], dict[str, list[int]], str | None, int]] = {}
         for page_size in PAGE_SIZES:
@@ -91,13 +99,15 @@ def main() -> int:
                     mcp_spec(theirs, LEGACY, page_size), {"server": theirs.pids, **upstream}, LEGACY, page_size
                 ),
             })  # fmt: skip
-        # The starting point, on the operation the CPU goal is set on (page of 20, c=16).
-        targets.update({
-            f"baseline {era_name}": (
-                mcp_spec(before, era, PAGE_SIZE), {"server": before.pids, **upstream}, era, PAGE_SIZE
-            )
-            for era_name, era in (("modern", MODERN), ("legacy", LEGACY))
-        })  # fmt: skip
+        # The starting point, and FastMCP on the proxy's server stack (uvloop, httptools), on the
+        # operation the goals are set on (page of 20, c=16).
+        for label, server in (("baseline", before), ("fastmcp+uvloop", theirs_on_our_stack)):
+            targets.update({
+                f"{label} {era_name}": (
+                    mcp_spec(server, era, PAGE_SIZE), {"server": server.pids, **upstream}, era, PAGE_SIZE
+                )
+                for era_name, era in (("modern", MODERN), ("legacy", LEGACY))
+            })  # fmt: skip
         guards = {
             "proxy": guard_checks(ours.port, ours.mcp_path),
             "fastmcp": guard_checks(theirs.port, theirs.mcp_path),
@@ -110,7 +120,7 @@ def main() -> int:
             order = names[rep % len(names) :] + names[: rep % len(names)]
             for name in order:
                 spec, charge, era, page_size = targets[name]
-                for concurrency in CONCURRENCY if page_size == PAGE_SIZE and not name.startswith("baseline") else (16,):
+                for concurrency in CONCURRENCY if page_size == PAGE_SIZE and not name.startswith(C16_ONLY) else (16,):
                     point = measure(spec, concurrency, requests, warmup, charge)
                     body = sample_body(point)
                     validate_direct(body, page_size) if era is None else validate_mcp(body, era, page_size)
@@ -199,6 +209,13 @@ def compare(
         before = m[f"baseline {era}"][16]["server_cpu_us"]
         ratios[f"{era} c=16"]["proxy_cpu_vs_baseline"] = ratio(r16["proxy_cpu_us"], before)
         ratios[f"{era} c=16"]["baseline_cpu_us"] = before
+        same_stack = m[f"fastmcp+uvloop {era}"][16]
+        ratios[f"{era} c=16"]["throughput_proxy_vs_fastmcp_on_its_stack"] = ratio(
+            m[f"proxy {era}"][16]["rps"], same_stack["rps"]
+        )
+        ratios[f"{era} c=16"]["server_cpu_fastmcp_on_its_stack_vs_proxy"] = ratio(
+            same_stack["server_cpu_us"], r16["proxy_cpu_us"]
+        )
         goal(
             f"{era}: proxy CPU per call vs the starting point, c=16",
             r16["proxy_cpu_vs_baseline"],
@@ -255,6 +272,13 @@ def report(
     print()
     keys = list(next(iter(ratios.values())))
     print(markdown_table(["ratio", *ratios], [[k, *(ratios[col][k] for col in ratios)] for k in keys]))
+    for era in ("modern", "legacy"):
+        r16 = ratios[f"{era} c=16"]
+        print(
+            f"{era}, c=16, against FastMCP on the proxy's server stack (uvloop, httptools): throughput "
+            f"{r16['throughput_proxy_vs_fastmcp_on_its_stack']:.2f}x, FastMCP's CPU per call "
+            f"{r16['server_cpu_fastmcp_on_its_stack_vs_proxy']:.2f}x the proxy's"
+        )
     for label, extra in small.items():
         print(f"\nsame ratios with {label}:")
         print(markdown_table(["ratio", *extra], [[k, *(extra[col][k] for col in extra)] for k in keys]))

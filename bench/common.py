@@ -45,7 +45,11 @@ RESULTS_DIR = BENCH_DIR / "results"
 BENCH_VENV = ROOT / ".cache" / "bench-venv"
 # Packages for the comparison server and the profilers; kept out of the project's venv.
 # bpe-openai ships the OpenAI tokenizers' vocabularies inside its wheel, so tokens are counted offline.
-BENCH_VENV_PACKAGES = ("fastmcp==4.1.6", "py-spy==0.4.3", "pyinstrument==5.1.3", "bpe-openai==0.1.4")
+BENCH_VENV_PACKAGES = (
+    "fastmcp==4.1.6", "py-spy==0.4.3", "pyinstrument==5.1.3", "bpe-openai==0.1.4",
+    # Only for FastMCP on the proxy's server stack (fastmcp(stack="uvloop")); hidden from it otherwise.
+    "uvloop==0.23.0", "httptools==0.9.0",
+)  # fmt: skip
 # The proxy as it was before the cost work of issue 16: the baseline its CPU per call is compared with.
 BASELINE_COMMIT = "e10b26e"
 BASELINE_TREE = ROOT / ".cache" / f"baseline-{BASELINE_COMMIT}"
@@ -439,8 +443,12 @@ def count_tokens(texts: Sequence[str], encoding: str = "o200k_base") -> list[int
 
 
 @contextlib.contextmanager
-def fastmcp(box: Sandbox, on_start: Callable[[int], None] | None = None) -> Iterator[Server]:
-    """FastMCP.from_openapi on the catalog's OpenAPI document, in the bench venv."""
+def fastmcp(box: Sandbox, on_start: Callable[[int], None] | None = None, stack: str = "installed") -> Iterator[Server]:
+    """FastMCP.from_openapi on the catalog's OpenAPI document, in the bench venv.
+
+    stack "installed": on asyncio and h11, as `pip install fastmcp` runs it; "uvloop": on uvloop and
+    httptools, the proxy's server stack (see bench/fastmcp_server.py).
+    """
     from coviu_catalog import load_catalog
     from coviu_catalog.openapi import render_openapi
 
@@ -452,12 +460,12 @@ def fastmcp(box: Sandbox, on_start: Callable[[int], None] | None = None) -> Iter
         spec_path.write_text(json.dumps(render_openapi(load_catalog(), server_url=box.api_url)))
         env = {
             "BENCH_OPENAPI": str(spec_path), "BENCH_UPSTREAM": box.api_url, "BENCH_CLIENT_ID": CLIENT_ID,
-            "BENCH_CLIENT_SECRET": CLIENT_SECRET, "BENCH_TOKEN": token, "PORT": str(port),
+            "BENCH_CLIENT_SECRET": CLIENT_SECRET, "BENCH_TOKEN": token, "PORT": str(port), "BENCH_SERVER_STACK": stack,
         }  # fmt: skip
         if on_start is not None:
             on_start(port)
         with running([python, str(BENCH_DIR / "fastmcp_server.py")], port, "/readyz", env, timeout=60) as run:
-            yield Server("fastmcp", run, port, token)
+            yield Server("fastmcp" if stack == "installed" else f"fastmcp ({stack})", run, port, token)
 
 
 # ----------------------------------------------------------------------------- load specs

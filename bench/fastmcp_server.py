@@ -10,17 +10,25 @@ secret token as the URL path, one uvicorn worker without access log. FastMCP's u
 client gets a bearer token fetched once at start-up, as FastMCP has no OAuth client flow
 for an OpenAPI import.
 
+The bench venv holds uvloop and httptools, which uvicorn uses whenever it finds them. FastMCP
+depends on uvicorn without them, so by default (BENCH_SERVER_STACK=installed) they are hidden
+and it serves on asyncio and h11 as installed; BENCH_SERVER_STACK=uvloop lets uvicorn use them,
+which is the proxy's own server stack.
+
 Environment: BENCH_OPENAPI (path of the JSON document), BENCH_UPSTREAM (…/v1 base URL),
-BENCH_CLIENT_ID, BENCH_CLIENT_SECRET, BENCH_TOKEN (URL token), PORT.
+BENCH_CLIENT_ID, BENCH_CLIENT_SECRET, BENCH_TOKEN (URL token), PORT, BENCH_SERVER_STACK.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 
 os.environ.setdefault("FASTMCP_TELEMETRY_MODE", "off")
 os.environ.setdefault("FASTMCP_LOG_LEVEL", "WARNING")
+if os.environ.get("BENCH_SERVER_STACK", "installed") == "installed":
+    sys.modules.update(uvloop=None, httptools=None)
 
 import httpx2
 import uvicorn
