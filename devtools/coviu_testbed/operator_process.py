@@ -45,7 +45,9 @@ def classify(method, url, headers):
         return "GET discovery"
     resource = rest[0] + ("/" + rest[2] if len(rest) > 2 else "")
     if method == "GET":
-        verb = "WATCH" if url.query.get("watch") in ("true", "1") else "GET" if len(rest) > 1 else "LIST"
+        # A list selecting one name reads one object (the operator's reads of its children).
+        one = len(rest) > 1 or url.query.get("fieldSelector", "").startswith("metadata.name=")
+        verb = "WATCH" if url.query.get("watch") in ("true", "1") else "GET" if one else "LIST"
     elif method == "PATCH":
         verb = "APPLY" if "apply-patch" in str(headers.get("Content-Type", "")) else "PATCH"
     else:

@@ -1,7 +1,7 @@
 """Serving the two listeners of one proxy process: the MCP port and the admin port.
 
 Both run on uvloop with httptools' parser, uvicorn's fast stack: measured against asyncio and h11
-on the same sandbox, 13-15 % less CPU per tool call in both protocol eras.
+on the same sandbox, 8-15 % less CPU per tool call in both protocol eras.
 
 The MCP port limits what an unauthenticated client can hold: a connection must send a
 request's headers within MCP_HEADER_TIMEOUT (on arrival and between keep-alive requests), and
