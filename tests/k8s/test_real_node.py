@@ -59,13 +59,24 @@ def test_a_pod_that_cannot_start_is_reported_with_its_events(
 
 
 # Runs in a Pod: a Service by its cluster DNS name, and the API server by the `kubernetes`
-# Service with the Pod's own CA bundle (its TLS certificate names that address).
+# Service with the Pod's own CA bundle (its TLS certificate names that address). kube-proxy
+# rejects connections to a Service until it has programmed the new Pod's endpoint, which can
+# be a second or two after the Pod is Ready, so a refused connection is retried for 20 s.
 CLIENT = textwrap.dedent("""
-    import socket, ssl, sys, urllib.request
+    import socket, ssl, sys, time, urllib.error, urllib.request
     host = sys.argv[1]
     print("resolved", socket.gethostbyname(host))
-    with urllib.request.urlopen(f"http://{host}:8080/_sandbox/seed", timeout=10) as r:
-        print("service", r.status)
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://{host}:8080/_sandbox/seed", timeout=10) as r:
+                print("service", r.status)
+            break
+        except urllib.error.URLError as exc:
+            if not isinstance(exc.reason, ConnectionRefusedError) or time.monotonic() > deadline:
+                raise
+            print("service refused, retrying")
+            time.sleep(0.5)
     ctx = ssl.create_default_context(cafile=sys.argv[2])
     with urllib.request.urlopen("https://kubernetes.default.svc/version", context=ctx, timeout=10) as r:
         print("apiserver", r.status)
